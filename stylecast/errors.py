@@ -1,0 +1,47 @@
+"""The StylecastError tree.
+
+Every message says what went wrong, what was expected, and what to do next; the CLI prints
+it as one line and exits non-zero, so library code raises these instead of printing.
+"""
+
+from __future__ import annotations
+
+
+class StylecastError(Exception):
+    """Base of every error stylecast raises on purpose."""
+
+
+class ConfigError(StylecastError):
+    """A setting, flag or argument is invalid."""
+
+
+class StyleNotFound(StylecastError):
+    """A style name is not in any installed pack."""
+
+
+class PackError(StylecastError):
+    """A style pack is malformed, tampered with or incompatible."""
+
+
+class BackendUnavailable(StylecastError):
+    """A runtime, sink or capture backend cannot be opened on this machine."""
+
+
+class CaptureError(StylecastError):
+    """A capture source cannot be opened or stopped delivering frames."""
+
+
+class SinkError(StylecastError):
+    """An output (virtual camera, recording, stream) failed."""
+
+
+class StreamError(SinkError):
+    """A network stream output failed."""
+
+
+class EngineBuildError(StylecastError):
+    """A compiled engine (ONNX, TensorRT) could not be built or loaded."""
+
+
+class TrainingError(StylecastError):
+    """Training could not start or continue."""

@@ -1,0 +1,80 @@
+"""Frames and their timing.
+
+A Frame carries its own clock: presentation timestamp (``pts`` in ``time_base`` units, as
+PyAV gives it), the monotonic time it was captured, and the time each stage finished, so
+latency is measured per frame rather than guessed from queue sizes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One video frame.
+
+    Attributes:
+        data: (H, W, 3) uint8 RGB, C-contiguous.
+        index: 0-based position in the source.
+        pts: presentation timestamp in ``time_base`` units, or None if the source has none.
+        time_base: seconds per pts unit.
+        t_capture: ``time.monotonic()`` when the frame left the capture device or decoder.
+        stamps: stage name -> ``time.monotonic()`` when that stage finished with the frame.
+    """
+
+    data: np.ndarray
+    index: int
+    pts: int | None = None
+    time_base: Fraction | None = None
+    t_capture: float = field(default_factory=time.monotonic)
+    stamps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def seconds(self) -> float | None:
+        """Presentation time in seconds, if known."""
+        if self.pts is None or self.time_base is None:
+            return None
+        return float(self.pts * self.time_base)
+
+    def with_data(self, data: np.ndarray) -> Frame:
+        """The same frame (timing, index) carrying new pixels."""
+        return replace(self, data=data, stamps=dict(self.stamps))
+
+    def stamp(self, stage: str) -> None:
+        """Record that ``stage`` finished with this frame now."""
+        self.stamps[stage] = time.monotonic()
+
+
+def check_rgb(data: np.ndarray) -> np.ndarray:
+    """Validate (H, W, 3) uint8 and return a C-contiguous view or copy."""
+    if data.dtype != np.uint8 or data.ndim != 3 or data.shape[2] != 3:
+        raise ValueError(f"expected (H, W, 3) uint8 RGB, got {data.shape} {data.dtype}")
+    return np.ascontiguousarray(data)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1280x720' -> (1280, 720); raises ValueError with the reason."""
+    try:
+        w_text, h_text = text.lower().split("x")
+        width, height = int(w_text), int(h_text)
+    except ValueError as exc:
+        raise ValueError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720") from exc
+    if not (16 <= width <= 7680 and 16 <= height <= 4320):
+        raise ValueError(f"size {text!r} is outside 16x16 .. 7680x4320")
+    if width % 2 or height % 2:
+        raise ValueError(f"size {text!r} must have even width and height (video encoders "
+                         "and virtual cameras need it)")
+    return width, height

@@ -1,0 +1,74 @@
+"""The user's controls, computed inside the graph so one compiled model serves them all.
+
+* strength: 0 gives the camera image back, 1 the full stylization;
+* colour preservation: 0 transfers the painting's palette, 1 keeps the camera's colours and
+  transfers only texture and luminance (Gatys et al. 2016, luminance-only transfer);
+* the style vector: any mix of styles, so a blend of two is a vector with two weights.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from stylecast.model.network import StyleNetwork
+
+# ITU-R BT.601 full range, the matrix JPEG and most webcams use.
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) float RGB in [0, 1] -> (N, 1, H, W) luma in [0, 1]."""
+    r, g, b = rgb[:, 0:1], rgb[:, 1:2], rgb[:, 2:3]
+    return _LUMA[0] * r + _LUMA[1] * g + _LUMA[2] * b
+
+
+def preserve_colour(styled: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Luma of ``styled`` with the chroma of ``content``; both (N, 3, H, W) float in [0, 1].
+
+    Adding the luma difference to every channel keeps the content's chroma exactly
+    (Y'CbCr chroma is a difference from luma), without a colour-space round trip.
+    """
+    return content + (luma(styled) - luma(content))
+
+
+def apply_controls(
+    styled: torch.Tensor, content: torch.Tensor, strength: torch.Tensor,
+    preserve: torch.Tensor,
+) -> torch.Tensor:
+    """Mix colour preservation, then strength; strength and preserve are (N,) in [0, 1]."""
+    s = strength.reshape(-1, 1, 1, 1)
+    p = preserve.reshape(-1, 1, 1, 1)
+    mixed = styled + p * (preserve_colour(styled, content) - styled)
+    return (content + s * (mixed - content)).clamp(0.0, 1.0)
+
+
+class StyleGraph(nn.Module):
+    """The exported graph: image, style vector, strength, preserve -> image.
+
+    Inputs: image (N, 3, H, W) float32 RGB [0, 1] with H, W multiples of
+    ``network.spec.multiple``; style (N, S) float32; strength (N,) and preserve (N,) float32
+    in [0, 1]. Output: (N, 3, H, W) float32 RGB [0, 1].
+    """
+
+    def __init__(self, network: StyleNetwork) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(
+        self, image: torch.Tensor, style: torch.Tensor, strength: torch.Tensor,
+        preserve: torch.Tensor,
+    ) -> torch.Tensor:
+        styled = self.network(image, style)
+        return apply_controls(styled, image, strength, preserve)
+
+
+def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflect-pad (N, C, H, W) on the bottom and right up to multiples of ``multiple``."""
+    h, w = image.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return image
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(image, (0, pw, 0, ph), mode=mode)

@@ -1,0 +1,226 @@
+"""Style packs: ``styles/<pack>/manifest.toml`` plus safetensors weights.
+
+A pack is untrusted input (users download them): weights are safetensors only, never a
+pickle; every file's sha256 is checked against the manifest before it is parsed; tensor
+names, shapes and dtypes are checked against the network the manifest declares; nothing in
+a pack is executed or evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stylecast.errors import PackError
+from stylecast.model.network import SIZES, NetworkSpec, StyleNetwork
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.toml"
+MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
+_PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
+
+
+@dataclass(frozen=True)
+class StyleInfo:
+    """One style of a pack: its index in the style vector and its provenance."""
+
+    name: str
+    index: int
+    title: str
+    artist: str
+    year: int | str
+    basis: str
+    pack: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "artist": self.artist,
+                "year": self.year, "pack": self.pack}
+
+
+@dataclass(frozen=True)
+class NetworkEntry:
+    """One trained network of a pack (``lite`` or ``full``)."""
+
+    spec: NetworkSpec
+    file: str
+    sha256: str
+    training: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StylePack:
+    """A validated manifest; weights are read and checked only when asked for."""
+
+    name: str
+    root: Path
+    styles: tuple[StyleInfo, ...]
+    networks: dict[str, NetworkEntry]
+    manifest: dict[str, Any]
+
+    def style(self, name: str) -> StyleInfo:
+        for info in self.styles:
+            if info.name == name:
+                return info
+        raise PackError(f"pack {self.name!r} has no style {name!r}")
+
+    def load_network(self, size: str) -> StyleNetwork:
+        """Build the ``size`` network with this pack's weights, fully validated."""
+        entry = self.networks.get(size)
+        if entry is None:
+            have = ", ".join(sorted(self.networks)) or "none"
+            raise PackError(f"pack {self.name!r} has no {size!r} network (it has: {have})")
+        network = StyleNetwork(entry.spec)
+        state = read_weights(self.root / entry.file, entry.sha256, network)
+        network.load_state_dict(state, strict=True)
+        return network.eval()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_weights(path: Path, expected_sha256: str, network: StyleNetwork) -> dict:
+    """Checksum, then parse as safetensors, then compare every tensor with ``network``."""
+    if not path.is_file():
+        raise PackError(f"weights file {path} is missing; reinstall the pack")
+    size = path.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise PackError(f"{path} is {size} bytes, over the {MAX_WEIGHTS_BYTES} limit")
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(_PICKLE_MAGIC):
+        raise PackError(f"{path} is a pickle/torch.save file; style packs must be "
+                        "safetensors (pickles can run code and are never loaded)")
+    actual = sha256_of(path)
+    if actual != expected_sha256:
+        raise PackError(f"{path} fails its checksum: sha256 {actual[:16]}..., manifest says "
+                        f"{expected_sha256[:16]}...; the file is corrupt or was tampered with")
+    from safetensors import SafetensorsError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path))
+    except (SafetensorsError, OSError, ValueError) as exc:
+        raise PackError(f"{path} is not a valid safetensors file: {exc}") from exc
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise PackError(f"{path} does not match the {network.spec.size} network: "
+                        f"missing {missing[:3]}, unexpected {extra[:3]}")
+    for key, ref in expected.items():
+        got = state[key]
+        if got.shape != ref.shape or got.dtype != ref.dtype:
+            raise PackError(f"{path}: tensor {key} is {tuple(got.shape)} {got.dtype}, "
+                            f"expected {tuple(ref.shape)} {ref.dtype}")
+    return state
+
+
+def _require(table: dict, key: str, kind: type | tuple, where: str) -> Any:
+    value = table.get(key)
+    if not isinstance(value, kind):
+        raise PackError(f"{where}: field {key!r} is missing or not {kind}")
+    return value
+
+
+def _parse_style(raw: Any, index: int, pack: str, where: str) -> StyleInfo:
+    if not isinstance(raw, dict):
+        raise PackError(f"{where}: each [[styles]] entry must be a table")
+    name = _require(raw, "name", str, where)
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise PackError(f"{where}: style name {name!r} may hold only letters, digits, - and _")
+    return StyleInfo(
+        name=name, index=index, title=_require(raw, "title", str, where),
+        artist=_require(raw, "artist", str, where), year=_require(raw, "year", (int, str), where),
+        basis=_require(raw, "basis", str, where), pack=pack,
+    )
+
+
+def _parse_network(size: str, raw: Any, num_styles: int, where: str) -> NetworkEntry:
+    if size not in SIZES or not isinstance(raw, dict):
+        raise PackError(f"{where}: [networks.{size}] is not a known network size {SIZES}")
+    file = _require(raw, "file", str, where)
+    if Path(file).name != file or not file.endswith(".safetensors"):
+        raise PackError(f"{where}: network file {file!r} must be a plain *.safetensors name")
+    spec = NetworkSpec(size=size, num_styles=num_styles,
+                       channels=_require(raw, "channels", int, where),
+                       blocks=_require(raw, "blocks", int, where))
+    training = raw.get("training", {})
+    return NetworkEntry(spec=spec, file=file, sha256=_require(raw, "sha256", str, where),
+                        training=training if isinstance(training, dict) else {})
+
+
+def load_pack(root: Path) -> StylePack:
+    """Read and validate ``root/manifest.toml``; raises PackError with the reason."""
+    path = root / MANIFEST
+    try:
+        manifest = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PackError(f"{root} has no {MANIFEST}; it is not a style pack") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PackError(f"{path} is not valid TOML: {exc}") from exc
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PackError(f"{path}: format_version {version!r} is not supported (this stylecast "
+                        f"reads {FORMAT_VERSION}); upgrade stylecast or the pack")
+    name = _require(manifest, "pack", str, str(path))
+    raw_styles = _require(manifest, "styles", list, str(path))
+    styles = tuple(_parse_style(s, i, name, str(path)) for i, s in enumerate(raw_styles))
+    if len({s.name for s in styles}) != len(styles):
+        raise PackError(f"{path}: style names must be unique")
+    raw_networks = _require(manifest, "networks", dict, str(path))
+    networks = {size: _parse_network(size, raw, len(styles), str(path))
+                for size, raw in raw_networks.items()}
+    return StylePack(name=name, root=root, styles=styles, networks=networks, manifest=manifest)
+
+
+def write_network(
+    root: Path, manifest_base: dict[str, Any], network: StyleNetwork, training: dict[str, Any]
+) -> Path:
+    """Save ``network`` as ``<size>.safetensors`` in ``root`` and record it in the manifest.
+
+    ``manifest_base`` holds pack, description and styles; other networks already in an
+    existing manifest are kept.
+    """
+    import tomli_w
+    from safetensors.torch import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    spec = network.spec
+    file = f"{spec.size}.safetensors"
+    state = {k: v.detach().contiguous().cpu() for k, v in network.state_dict().items()}
+    tmp = root / f".{file}.tmp"
+    save_file(state, str(tmp), metadata={"format_version": str(FORMAT_VERSION),
+                                         "size": spec.size})
+    tmp.replace(root / file)
+    manifest_path = root / MANIFEST
+    existing: dict[str, Any] = {}
+    if manifest_path.is_file():
+        existing = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+    networks = dict(existing.get("networks", {}))
+    networks[spec.size] = {"file": file, "sha256": sha256_of(root / file),
+                           "channels": spec.channels, "blocks": spec.blocks,
+                           "training": training}
+    manifest = {"format_version": FORMAT_VERSION, **manifest_base, "networks": networks}
+    manifest_path.write_text(tomli_w.dumps(manifest), encoding="utf-8")
+    return root / file
+
+
+def to_style_vector(weights: dict[int, float], num_styles: int) -> torch.Tensor:
+    """(1, S) float32 style vector from {style index: weight}, normalised to sum 1."""
+    vector = torch.zeros(1, num_styles)
+    for index, weight in weights.items():
+        vector[0, index] = float(weight)
+    total = float(vector.sum())
+    if total <= 0:
+        raise PackError("a style blend needs at least one positive weight")
+    return vector / total

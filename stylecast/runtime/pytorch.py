@@ -1,0 +1,44 @@
+"""PyTorch eager runtime, CPU or CUDA: the reference every other runtime is checked against."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from stylecast.errors import BackendUnavailable
+from stylecast.model.graph import FrameGraph
+from stylecast.runtime.base import Runtime, RuntimeInfo
+
+
+class TorchRuntime(Runtime):
+    """Eager PyTorch under ``inference_mode`` (faster than ``no_grad`` here)."""
+
+    name = "torch"
+    device_type = "cpu"
+
+    def open(self) -> None:
+        if self.precision not in ("auto", "f32"):
+            raise BackendUnavailable(f"torch CPU runs f32 only; --precision {self.precision} "
+                                     "was asked for (try --runtime openvino for bf16)")
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self._graph = FrameGraph(self.network).eval()
+        self._closed = False
+
+    def infer(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
+    ) -> np.ndarray:
+        with torch.inference_mode():
+            out = self._graph(
+                torch.from_numpy(frame)[None], torch.from_numpy(style)[None],
+                torch.tensor([strength], dtype=torch.float32),
+                torch.tensor([preserve], dtype=torch.float32),
+            )
+        return out[0].numpy()
+
+    def close(self) -> None:
+        self._closed = True
+
+    @property
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(name=self.name, device="cpu", precision="f32")
