@@ -11,7 +11,7 @@ from stylecast.errors import StylecastError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from stylecast import cli_train
+    from stylecast import cli_info, cli_run, cli_train
 
     parser = argparse.ArgumentParser(
         prog="stylecast",
@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stylecast {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_run.add_parsers(sub)
+    cli_info.add_parsers(sub)
     cli_train.add_parser(sub)
     return parser
 

@@ -7,6 +7,7 @@ latency is measured per frame rather than guessed from queue sizes.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -78,3 +79,12 @@ def parse_size(text: str) -> tuple[int, int]:
         raise ValueError(f"size {text!r} must have even width and height (video encoders "
                          "and virtual cameras need it)")
     return width, height
+
+
+# A printf integer directive such as %d or %05d: what FFmpeg's image2 muxer/demuxer expands.
+_SEQUENCE_DIRECTIVE = re.compile(r"%0?\d*d")
+
+
+def is_sequence_pattern(path: str) -> bool:
+    """True for an image-sequence pattern like ``frames/%05d.png`` (exactly one %d)."""
+    return len(_SEQUENCE_DIRECTIVE.findall(path.replace("%%", ""))) == 1

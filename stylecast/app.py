@@ -1,0 +1,83 @@
+"""Wiring: from a style name and options to an opened runtime, mixer and stylizer.
+
+Shared by the CLI, the Python API and the benchmarks, so all three run the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from stylecast.errors import ConfigError
+from stylecast.mixer import StyleMixer
+from stylecast.model.network import SIZES
+from stylecast.model.pack import StylePack
+from stylecast.runtime.base import Runtime
+from stylecast.styles import StyleCatalog
+from stylecast.stylizer import Stylizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the network runs: which size, runtime, precision, threads, processing size."""
+
+    network: str = "auto"
+    runtime: str = "auto"
+    precision: str = "auto"
+    threads: int | None = None
+    process_size: tuple[int, int] | None = None
+    upsample: str = "guided"
+    strength: float = 1.0
+    preserve_colour: float = 0.0
+    blend: dict[str, float] = field(default_factory=dict)
+
+
+def choose_network(pack: StylePack, requested: str, runtime: str) -> str:
+    """``lite`` unless ``full`` is asked for (or auto on a GPU runtime and the pack has it)."""
+    if requested in SIZES:
+        return requested
+    if requested != "auto":
+        raise ConfigError(f"--network must be auto, lite or full, not {requested!r}")
+    gpu = runtime in ("tensorrt", "torch-cuda")
+    if gpu and "full" in pack.networks:
+        return "full"
+    if "lite" in pack.networks:
+        return "lite"
+    return next(iter(pack.networks))
+
+
+def open_runtime_for(pack: StylePack, options: EngineOptions) -> Runtime:
+    size = choose_network(pack, options.network, options.runtime)
+    network = pack.load_network(size)
+    from stylecast.runtime import open_runtime
+
+    runtime = open_runtime(options.runtime, network=network, precision=options.precision,
+                           threads=options.threads)
+    info = runtime.info
+    log.info("network %s/%s on %s (%s, %s)", pack.name, size, info.name, info.device,
+             info.precision)
+    return runtime
+
+
+def build_stylizer(
+    style: str | None, options: EngineOptions, catalog: StyleCatalog | None = None
+) -> tuple[Stylizer, StylePack]:
+    """Resolve ``style`` (None = the first installed), open its pack's network, and return a
+    ready Stylizer with the mixer set to that style (or to ``options.blend``)."""
+    catalog = catalog or StyleCatalog.discover()
+    name = style or catalog.default_style()
+    pack = catalog.pack_of(name)
+    weights = options.blend or {name: 1.0}
+    for other in weights:
+        if catalog.pack_of(other) is not pack:
+            raise ConfigError(f"styles {name!r} and {other!r} are in different packs; a "
+                              "blend needs styles of one pack (one network)")
+    runtime = open_runtime_for(pack, options)
+    mixer = StyleMixer([s.name for s in pack.styles], weights)
+    stylizer = Stylizer(runtime, mixer, process_size=options.process_size,
+                        upsample=options.upsample)
+    stylizer.strength = options.strength
+    stylizer.preserve_colour = options.preserve_colour
+    return stylizer, pack

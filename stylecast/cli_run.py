@@ -1,0 +1,216 @@
+"""Arguments and handlers of ``stylecast run`` (live) and ``stylecast render`` (offline)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from stylecast.app import EngineOptions, build_stylizer
+from stylecast.errors import ConfigError
+from stylecast.frames import parse_size
+from stylecast.outputs.base import Sink
+from stylecast.pipeline import Pipeline
+from stylecast.stats import status_line
+
+INPUT_HELP = (
+    "what to stylize: 'test' (built-in animated test pattern, needs nothing), a video file, "
+    "an image sequence like frames/%%05d.png, a webcam ('camera', /dev/video0, "
+    "'avfoundation:0' on macOS, 'dshow:video=NAME' on Windows), a stream URL "
+    "(udp://, tcp://, rtmp://, rtsp://, http://) or 'screen' (x11grab)"
+)
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..1")
+    return value
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("style and engine")
+    g.add_argument("--style", default=None,
+                   help="style name (see `stylecast styles`); default: the first installed")
+    g.add_argument("--blend", nargs="+", metavar="NAME=WEIGHT", default=None,
+                   help="mix styles of one pack, e.g. --blend starry-night=0.5 great-wave=0.5")
+    g.add_argument("--strength", type=unit_float, default=1.0,
+                   help="0 = the camera image, 1 = full stylization")
+    g.add_argument("--preserve-colour", type=unit_float, default=0.0,
+                   help="1 keeps the camera's colours and transfers only texture")
+    g.add_argument("--network", choices=("auto", "lite", "full"), default="auto",
+                   help="network size: lite runs live on a CPU, full wants a GPU")
+    g.add_argument("--runtime", default="auto",
+                   help="auto, openvino, onnxruntime, torch, torch-cuda or tensorrt; an "
+                   "explicit choice never falls back (see `stylecast doctor`)")
+    g.add_argument("--precision", default="auto", help="auto, f32, bf16 or f16")
+    g.add_argument("--threads", type=int, default=None, help="inference threads")
+    g.add_argument("--process-size", type=size_arg, default=None, metavar="WxH",
+                   help="run the network at this size and upsample (edge-aware) to the "
+                   "output size; e.g. 640x360 for 720p output on a laptop CPU")
+    g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
+
+
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    blend: dict[str, float] = {}
+    for item in args.blend or ():
+        name, sep, weight = item.partition("=")
+        try:
+            blend[name] = float(weight) if sep else 1.0
+        except ValueError as exc:
+            raise ConfigError(f"--blend {item!r} is not NAME=WEIGHT") from exc
+    return EngineOptions(
+        network=args.network, runtime=args.runtime, precision=args.precision,
+        threads=args.threads, process_size=args.process_size, upsample=args.upsample,
+        strength=args.strength, preserve_colour=args.preserve_colour, blend=blend)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    run = sub.add_parser(
+        "run", help="live: camera or stream in, styled virtual camera / stream / file out",
+        formatter_class=fmt,
+        description="Stylize a live source and send it to any combination of a virtual "
+        "camera (Zoom, Meet, Discord, OBS), a recording and a low-latency local stream. "
+        "Prints a status line (fps, latency p50/p95, drops) every few seconds. Ctrl-C stops "
+        "and leaves recordings playable. Example: stylecast run --input camera --style "
+        "starry-night --vcam")
+    run.add_argument("--input", default="test", help=INPUT_HELP)
+    run.add_argument("--size", type=size_arg, default=(1280, 720), metavar="WxH",
+                     help="output size; the source is scaled to it")
+    run.add_argument("--fps", type=float, default=30.0, help="capture / output frame rate")
+    run.add_argument("--loop", action="store_true", help="restart a video file at its end")
+    add_engine_args(run)
+    out = run.add_argument_group("outputs (any combination; default --vcam)")
+    out.add_argument("--vcam", nargs="?", const="auto", default=None, metavar="DEVICE",
+                     help="send to a virtual camera (optionally a device such as /dev/video10)")
+    out.add_argument("--vcam-backend", default=None,
+                     help="pyvirtualcam backend: v4l2loopback (Linux), obs or unitycapture "
+                     "(Windows/macOS); default: the platform's first that works")
+    out.add_argument("--vcam-format", default="auto",
+                     help="pixel format for the virtual camera (auto negotiates)")
+    out.add_argument("--record", default=None, metavar="FILE",
+                     help="also record to a video file (mp4/mkv/mov)")
+    out.add_argument("--stream", default=None, metavar="URL",
+                     help="low-latency local stream: tcp://127.0.0.1:PORT (NUT; OBS media "
+                     "source or `ffplay tcp://127.0.0.1:PORT`) or udp://127.0.0.1:PORT "
+                     "(MPEG-TS)")
+    run.add_argument("--duration", type=float, default=None,
+                     help="stop after this many seconds (default: until Ctrl-C)")
+    run.add_argument("--status-every", type=float, default=5.0,
+                     help="seconds between status lines; 0 = quiet")
+    run.set_defaults(handler=run_live)
+
+    render = sub.add_parser(
+        "render", help="offline: stylize a video file or image sequence, never dropping",
+        formatter_class=fmt,
+        description="Stylize every frame of INPUT into OUTPUT with the same pipeline as "
+        "`run`, keeping frame count and timestamps. INPUT and OUTPUT may be video files or "
+        "image-sequence patterns such as frames/%%05d.png. Example: stylecast render "
+        "clip.mp4 -o painted.mp4 --style great-wave")
+    render.add_argument("input", help="video file, image-sequence pattern, or 'test'")
+    render.add_argument("-o", "--output", required=True, help="video file or pattern")
+    render.add_argument("--size", type=size_arg, default=None, metavar="WxH",
+                        help="output size (default: the input's size)")
+    render.add_argument("--fps", type=float, default=None,
+                        help="frame rate of an image-sequence input (default 30)")
+    render.add_argument("--frames", type=int, default=None,
+                        help="with INPUT 'test': how many frames to render (default 300)")
+    add_engine_args(render)
+    render.set_defaults(handler=run_render)
+
+
+def live_sinks(args: argparse.Namespace) -> list[Sink]:
+    sinks: list[Sink] = []
+    want_vcam = args.vcam is not None or not (args.record or args.stream)
+    if want_vcam:
+        from stylecast.outputs.vcam import VirtualCameraSink
+
+        device = None if args.vcam in (None, "auto") else args.vcam
+        sinks.append(VirtualCameraSink(device=device, backend=args.vcam_backend,
+                                       fmt=args.vcam_format))
+    if args.record:
+        from stylecast.outputs.record import open_file_output
+
+        sinks.append(open_file_output(args.record))
+    if args.stream:
+        from stylecast.outputs.stream import StreamSink
+
+        sinks.append(StreamSink(args.stream))
+    return sinks
+
+
+def run_live(args: argparse.Namespace) -> int:
+    from stylecast.capture import open_source
+
+    stylizer, _pack = build_stylizer(args.style, engine_options(args))
+    source = open_source(args.input, size=args.size, fps=args.fps, loop=args.loop, live=True)
+    pipeline = Pipeline(source, stylizer, live_sinks(args), live=True)
+    stylizer.runtime.warmup(*_process_dims(stylizer, args.size))
+    pipeline.start()
+    print(f"stylecast: {source.description} -> {', '.join(pipeline.active_sinks)} "
+          f"[{stylizer.runtime.info.name} {stylizer.runtime.info.precision}]", file=sys.stderr)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    try:
+        while not pipeline.wait(timeout=_next_wait(args.status_every, deadline)):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if args.status_every > 0:
+                print(status_line(pipeline.stats.snapshot(), stylizer.mixer.dominant()),
+                      file=sys.stderr, flush=True)
+    finally:
+        pipeline.stop()
+    print("stylecast: " + status_line(pipeline.stats.snapshot(), stylizer.mixer.dominant()),
+          file=sys.stderr)
+    if pipeline.error is not None:
+        raise pipeline.error
+    return 0
+
+
+def _next_wait(status_every: float, deadline: float | None) -> float:
+    wait = status_every if status_every > 0 else 1.0
+    if deadline is not None:
+        wait = max(0.0, min(wait, deadline - time.monotonic()))
+    return wait
+
+
+def _process_dims(stylizer, size: tuple[int, int]) -> tuple[int, int]:
+    from stylecast.stylizer import processing_size
+
+    return processing_size(size, stylizer.requested_process_size)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from stylecast.capture import open_source
+    from stylecast.outputs.record import open_file_output
+
+    stylizer, _pack = build_stylizer(args.style, engine_options(args))
+    spec = args.input
+    source = open_source(spec, size=args.size, fps=args.fps, loop=False, live=False,
+                         **({"frames": args.frames or 300} if spec.startswith("test") else {}))
+    sink = open_file_output(args.output)
+    pipeline = Pipeline(source, stylizer, [sink], live=False)
+    pipeline.start()
+    total = getattr(source, "frame_count", None)
+    with tqdm(total=total, unit="frame", desc=f"render {args.output}", dynamic_ncols=True) as bar:
+        try:
+            while not pipeline.wait(timeout=0.25):
+                bar.update(pipeline.stats.frames - bar.n)
+            bar.update(pipeline.stats.frames - bar.n)
+        finally:
+            pipeline.stop()
+    if pipeline.error is not None:
+        raise pipeline.error
+    if not pipeline.active_sinks:
+        raise ConfigError(f"writing {args.output} failed; see the error above")
+    print(f"stylecast: wrote {pipeline.stats.frames} frames to {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,269 @@
+"""capture -> stylize -> outputs, on separate threads joined by bounded queues.
+
+Live sources drop the oldest waiting frame at every queue (the newest frame is the one
+worth showing, and latency must never grow); offline sources block instead, so a render
+never drops a frame. Each sink runs on its own thread behind its own queue, so a slow or
+blocking sink (a virtual camera pacing itself, a stream waiting for a client) cannot stall
+the others; a sink that fails is reported once and disabled.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from fractions import Fraction
+
+from stylecast.capture.base import Source
+from stylecast.errors import SinkError, StylecastError
+from stylecast.frames import Frame
+from stylecast.outputs.base import Sink
+from stylecast.queues import Closed, FrameQueue
+from stylecast.stats import RollingStats
+from stylecast.stylizer import Stylizer
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[dict], None]
+
+
+class State(enum.Enum):
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+_ALLOWED = {
+    State.CREATED: {State.RUNNING, State.STOPPED},
+    State.RUNNING: {State.STOPPING},
+    State.STOPPING: {State.STOPPED},
+    State.STOPPED: set(),
+}
+
+
+class SinkWorker:
+    """One sink on its own thread behind its own bounded queue."""
+
+    def __init__(self, sink: Sink, policy: str, stats: RollingStats,
+                 on_failure: Callable[[Sink, BaseException], None]) -> None:
+        self.sink = sink
+        self.queue: FrameQueue[Frame] = FrameQueue(2, policy)
+        self.stats = stats
+        self.on_failure = on_failure
+        self.failed = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"sink-{sink.name}", daemon=True)
+
+    def _run(self) -> None:
+        while (frame := self.queue.get()) is not None:
+            if self.failed.is_set():
+                continue
+            try:
+                self.sink.send(frame)
+            except Exception as exc:  # thread boundary: a failing sink is disabled, not fatal
+                self.failed.set()
+                self.on_failure(self.sink, exc)
+                continue
+            self.stats.delivered(frame.t_capture)
+
+    def offer(self, frame: Frame) -> None:
+        if self.failed.is_set():
+            return
+        try:
+            self.queue.put(frame)
+        except Closed:
+            pass
+
+
+class Pipeline:
+    """Runs a Source through a Stylizer into Sinks.
+
+    ``start()`` opens everything and returns; ``wait()`` blocks until the source ends or
+    ``stop()`` is called; ``stop()`` is idempotent, prompt, and closes every sink so
+    recordings are playable. ``live`` defaults to the source's own ``live`` attribute.
+    """
+
+    def __init__(
+        self, source: Source, stylizer: Stylizer, sinks: list[Sink], *,
+        live: bool | None = None, queue_size: int = 2,
+    ) -> None:
+        self.source = source
+        self.stylizer = stylizer
+        self.sinks = list(sinks)
+        self.live = source.live if live is None else live
+        self.policy = "drop_oldest" if self.live else "block"
+        self.stats = RollingStats()
+        self._queue: FrameQueue[Frame] = FrameQueue(queue_size, self.policy)
+        self._state = State.CREATED
+        self._state_lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._workers: list[SinkWorker] = []
+        self._threads: list[threading.Thread] = []
+        self._done = threading.Event()
+        self._paused = threading.Event()
+        self._latest: Frame | None = None
+        self._latest_lock = threading.Lock()
+        self.error: BaseException | None = None
+        self.frames_in = 0
+        self.stylizer.stage_callback = self.stats.stage
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        with self._state_lock:
+            return self._state
+
+    def _transition(self, new: State) -> bool:
+        with self._state_lock:
+            if new not in _ALLOWED[self._state]:
+                return False
+            self._state = new
+            return True
+
+    def start(self) -> None:
+        """Open the source and sinks, then start the threads."""
+        if self.state is not State.CREATED:
+            raise StylecastError(f"pipeline cannot start from state {self.state.value}")
+        self.source.open()
+        width, height = self.source.size
+        fps = self.source.fps or Fraction(30)
+        failures: list[tuple[Sink, StylecastError]] = []
+        for sink in self.sinks:
+            try:
+                sink.open(width=width, height=height, fps=fps)
+            except StylecastError as exc:
+                failures.append((sink, exc))
+                continue
+            worker = SinkWorker(sink, self.policy, self.stats, self._sink_failed)
+            self._workers.append(worker)
+        if self.sinks and not self._workers:
+            self.source.close()
+            self._transition(State.STOPPED)
+            self._done.set()
+            raise SinkError("; ".join(str(exc) for _, exc in failures))
+        for sink, exc in failures:  # the others run on; say once which one is gone
+            self._sink_failed(sink, exc)
+        self._transition(State.RUNNING)
+        self._threads = [
+            threading.Thread(target=self._capture_loop, name="capture", daemon=True),
+            threading.Thread(target=self._stylize_loop, name="stylize", daemon=True),
+        ]
+        for worker in self._workers:
+            worker.thread.start()
+        for thread in self._threads:
+            thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the pipeline has finished; True if it has."""
+        return self._done.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop promptly and close everything; safe to call more than once."""
+        if self.state is State.CREATED:
+            self._transition(State.STOPPED)
+            self._done.set()
+            return
+        if not self._transition(State.STOPPING):
+            self._done.wait(5.0)
+            return
+        self.source.close()
+        self._queue.close()
+        self._finish()
+
+    def _finish(self) -> None:
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5.0)
+        for worker in self._workers:
+            worker.queue.close()
+        for worker in self._workers:
+            worker.thread.join(timeout=5.0)
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:  # closing must reach every sink whatever one does
+                log.warning("closing output %s failed: %s", sink.name, exc)
+        self._transition(State.STOPPED)
+        self._done.set()
+
+    # -- threads -----------------------------------------------------------------------
+    def _capture_loop(self) -> None:
+        try:
+            for frame in self.source.frames():
+                if self.state is not State.RUNNING:
+                    break
+                self.frames_in += 1
+                self._queue.put(frame)
+                self.stats.set_drops("capture", self._queue.dropped)
+        except Closed:
+            pass
+        except StylecastError as exc:
+            self.error = exc
+            self._emit({"type": "error", "error": str(exc)})
+        finally:
+            self._queue.close()
+
+    def _stylize_loop(self) -> None:
+        try:
+            while (frame := self._queue.get()) is not None:
+                out = self._stylize(frame)
+                with self._latest_lock:
+                    self._latest = out
+                for worker in self._workers:
+                    worker.offer(out)
+                    self.stats.set_drops(f"sink-{worker.sink.name}", worker.queue.dropped)
+        except StylecastError as exc:
+            self.error = exc
+            self._emit({"type": "error", "error": str(exc)})
+        finally:
+            # The source ended (or failed): finish from a helper thread so stop() callers
+            # and this thread never wait on each other.
+            if self._transition(State.STOPPING):
+                self.source.close()
+                threading.Thread(target=self._finish, name="finish", daemon=True).start()
+
+    def _stylize(self, frame: Frame) -> Frame:
+        if self._paused.is_set():
+            with self._latest_lock:
+                held = self._latest
+            if held is not None:
+                return frame.with_data(held.data)
+        started = time.perf_counter()
+        out = self.stylizer.process(frame)
+        self.stats.stage("stylize", time.perf_counter() - started)
+        out.stamp("stylized")
+        return out
+
+    # -- sinks, listeners, controls ----------------------------------------------------
+    def _sink_failed(self, sink: Sink, exc: BaseException) -> None:
+        message = f"output {sink.name} failed and was disabled: {exc}"
+        log.error(message)
+        self._emit({"type": "error", "error": message, "output": sink.name})
+
+    def add_listener(self, callback: Listener) -> None:
+        self._listeners.append(callback)
+
+    def _emit(self, event: dict) -> None:
+        for callback in list(self._listeners):
+            callback(event)
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def latest(self) -> Frame | None:
+        """The most recent stylized frame, or None before the first."""
+        with self._latest_lock:
+            return self._latest
+
+    @property
+    def active_sinks(self) -> list[str]:
+        return [w.sink.name for w in self._workers if not w.failed.is_set()]

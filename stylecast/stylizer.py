@@ -1,0 +1,134 @@
+"""Frame in, stylized frame out: processing size, runtime call, controls, upsampling.
+
+The network runs at the *processing size* (multiples of 4, at most the output size); when
+that is smaller than the output, the result is upsampled guided by the full-resolution
+camera frame, so edges stay crisp at a fraction of the network cost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from stylecast.errors import ConfigError
+from stylecast.frames import Frame
+from stylecast.mixer import StyleMixer
+from stylecast.runtime.base import Runtime
+
+UPSAMPLE_MODES = ("guided", "bilinear")
+
+
+def processing_size(
+    output: tuple[int, int], requested: tuple[int, int] | None, multiple: int = 4
+) -> tuple[int, int]:
+    """The network's (width, height): ``requested`` or the output size, rounded down to
+    ``multiple`` and never above the output size."""
+    width, height = requested or output
+    if width > output[0] or height > output[1]:
+        raise ConfigError(f"--process-size {width}x{height} is larger than the output "
+                          f"{output[0]}x{output[1]}; use a size at most the output size")
+    width, height = width - width % multiple, height - height % multiple
+    if width < 16 or height < 16:
+        raise ConfigError(f"processing size {width}x{height} is too small (minimum 16x16)")
+    return width, height
+
+
+class Stylizer:
+    """Applies the style network to frames; controls may change from any thread.
+
+    Args:
+        runtime: an opened Runtime.
+        mixer: the style vector source (crossfades).
+        process_size: network input (width, height); None = the frame's size (rounded
+            down to a multiple of 4).
+        upsample: "guided" (edge-aware) or "bilinear", used when the processing size is
+            below the frame size.
+    """
+
+    def __init__(
+        self, runtime: Runtime, mixer: StyleMixer, *,
+        process_size: tuple[int, int] | None = None, upsample: str = "guided",
+    ) -> None:
+        if upsample not in UPSAMPLE_MODES:
+            raise ConfigError(f"--upsample must be one of {UPSAMPLE_MODES}")
+        self.runtime = runtime
+        self.mixer = mixer
+        self.requested_process_size = process_size
+        self.upsample_mode = upsample
+        self._lock = threading.Lock()
+        self._strength = 1.0
+        self._preserve = 0.0
+        # One engine, several callers (the stylize thread, thumbnails for the control
+        # page): inference requests and OpenVINO infer requests are not re-entrant.
+        self._infer_lock = threading.Lock()
+        self.stage_callback: Callable[[str, float], None] | None = None
+
+    @property
+    def strength(self) -> float:
+        with self._lock:
+            return self._strength
+
+    @strength.setter
+    def strength(self, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"strength must be within 0..1, got {value}")
+        with self._lock:
+            self._strength = float(value)
+
+    @property
+    def preserve_colour(self) -> float:
+        with self._lock:
+            return self._preserve
+
+    @preserve_colour.setter
+    def preserve_colour(self, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"colour preservation must be within 0..1, got {value}")
+        with self._lock:
+            self._preserve = float(value)
+
+    def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB -> stylized (H, W, 3) uint8 RGB of the same size."""
+        height, width = rgb.shape[:2]
+        pw, ph = processing_size((width, height), self.requested_process_size)
+        small = rgb if (pw, ph) == (width, height) else cv2.resize(
+            rgb, (pw, ph), interpolation=cv2.INTER_AREA)
+        with self._lock:
+            strength, preserve = self._strength, self._preserve
+        t0 = time.perf_counter()
+        with self._infer_lock:
+            styled = self.runtime.infer(np.ascontiguousarray(small), self.mixer.vector(),
+                                        strength, preserve)
+        self._report("model", time.perf_counter() - t0)
+        if (pw, ph) == (width, height):
+            return styled
+        t1 = time.perf_counter()
+        out = self._upsample(styled, rgb)
+        self._report("upsample", time.perf_counter() - t1)
+        return out
+
+    def render_style(self, rgb: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Stylize a small still (H, W multiples of 4) with an explicit style vector, full
+        strength; for thumbnails and galleries, outside the live mix."""
+        with self._infer_lock:
+            return self.runtime.infer(np.ascontiguousarray(rgb), vector, 1.0, 0.0)
+
+    def _upsample(self, styled: np.ndarray, guide: np.ndarray) -> np.ndarray:
+        if self.upsample_mode == "guided":
+            from stylecast.upsample import upsample
+
+            return upsample(styled, guide, mode="guided")
+        height, width = guide.shape[:2]
+        return cv2.resize(styled, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    def _report(self, stage: str, seconds: float) -> None:
+        if self.stage_callback is not None:
+            self.stage_callback(stage, seconds)
+
+    def process(self, frame: Frame) -> Frame:
+        """Stylize one frame, keeping its index and timing."""
+        return frame.with_data(self.stylize_array(frame.data))

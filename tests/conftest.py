@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny networks and packs made at test time (nothing from ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from stylecast.model.network import NetworkSpec, StyleNetwork
+from stylecast.model.pack import write_network
+
+TINY = NetworkSpec(size="lite", num_styles=3, channels=16, blocks=2)
+STYLE_NAMES = ("alpha", "beta", "gamma")
+
+
+def make_network(spec: NetworkSpec = TINY, seed: int = 0) -> StyleNetwork:
+    """A random network whose styles differ clearly (random norm rows)."""
+    torch.manual_seed(seed)
+    net = StyleNetwork(spec)
+    with torch.no_grad():
+        for name, param in net.named_parameters():
+            if name.endswith(".scale"):
+                param.copy_(1 + 0.8 * torch.randn_like(param))
+            elif name.endswith(".shift"):
+                param.copy_(0.8 * torch.randn_like(param))
+    return net.eval()
+
+
+def make_pack(root: Path, spec: NetworkSpec = TINY, name: str = "testpack") -> Path:
+    """Write a pack with ``spec.num_styles`` styles named alpha, beta, gamma, ..."""
+    base = {
+        "pack": name, "description": "made by the tests",
+        "styles": [{"name": STYLE_NAMES[i] if i < 3 else f"style{i}", "title": f"Title {i}",
+                    "artist": f"Artist {i}", "year": 1900 + i, "basis": "test fixture"}
+                   for i in range(spec.num_styles)],
+    }
+    write_network(root, base, make_network(spec), {"steps": 0, "command": "fixture"})
+    return root
+
+
+@pytest.fixture
+def tiny_pack(tmp_path: Path) -> Path:
+    return make_pack(tmp_path / "testpack")
+
+
+@pytest.fixture
+def styles_env(tiny_pack: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make the tiny pack the only installed pack."""
+    monkeypatch.setenv("STYLECAST_STYLES", str(tiny_pack.parent))
+    monkeypatch.setattr("stylecast.styles.shipped_styles_dir", lambda: tiny_pack.parent / "none")
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda *a, **k: str(tiny_pack.parent / "none"))
+    return tiny_pack
