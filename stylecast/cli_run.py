@@ -130,7 +130,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     render.add_argument("--fps", type=float, default=None,
                         help="frame rate of an image-sequence input (default 30)")
     render.add_argument("--frames", type=int, default=None,
-                        help="with INPUT 'test': how many frames to render (default 300)")
+                        help="render only the first N frames (INPUT 'test' defaults to 300)")
     add_engine_args(render)
     render.set_defaults(handler=run_render)
 
@@ -217,6 +217,17 @@ def _process_dims(stylizer, size: tuple[int, int]) -> tuple[int, int]:
     return processing_size(size, stylizer.requested_process_size)
 
 
+def _frame_total(spec: str) -> int | None:
+    """Frames in a video file, when its header says (for the progress bar only)."""
+    import av
+
+    try:
+        with av.open(spec) as container:
+            return container.streams.video[0].frames or None
+    except (OSError, ValueError, IndexError, av.FFmpegError):
+        return None
+
+
 def run_render(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -225,12 +236,13 @@ def run_render(args: argparse.Namespace) -> int:
 
     stylizer, _pack = build_stylizer(args.style, engine_options(args))
     spec = args.input
-    source = open_source(spec, size=args.size, fps=args.fps, loop=False, live=False,
-                         **({"frames": args.frames or 300} if spec.startswith("test") else {}))
+    source = open_source(spec, size=args.size, fps=args.fps, loop=False, live=False)
+    endless = spec.split(":")[0] == "test"
+    limit = (args.frames or 300) if endless else args.frames
     sink = open_file_output(args.output)
-    pipeline = Pipeline(source, stylizer, [sink], live=False)
+    pipeline = Pipeline(source, stylizer, [sink], live=False, max_frames=limit)
     pipeline.start()
-    total = getattr(source, "frame_count", None)
+    total = limit or _frame_total(spec)
     with tqdm(total=total, unit="frame", desc=f"render {args.output}", dynamic_ncols=True) as bar:
         try:
             while not pipeline.wait(timeout=0.25):

@@ -66,7 +66,7 @@ class SinkWorker:
                 self.failed.set()
                 self.on_failure(self.sink, exc)
                 continue
-            self.stats.delivered(frame.t_capture)
+            self.stats.delivered(frame.t_capture, self.sink.name)
 
     def offer(self, frame: Frame) -> None:
         if self.failed.is_set():
@@ -82,12 +82,13 @@ class Pipeline:
 
     ``start()`` opens everything and returns; ``wait()`` blocks until the source ends or
     ``stop()`` is called; ``stop()`` is idempotent, prompt, and closes every sink so
-    recordings are playable. ``live`` defaults to the source's own ``live`` attribute.
+    recordings are playable. ``live`` defaults to the source's own ``live`` attribute;
+    ``max_frames`` ends the run after that many captured frames (endless sources).
     """
 
     def __init__(
         self, source: Source, stylizer: Stylizer, sinks: list[Sink], *,
-        live: bool | None = None, queue_size: int = 2,
+        live: bool | None = None, queue_size: int = 2, max_frames: int | None = None,
     ) -> None:
         self.source = source
         self.stylizer = stylizer
@@ -107,6 +108,7 @@ class Pipeline:
         self._latest_lock = threading.Lock()
         self.error: BaseException | None = None
         self.frames_in = 0
+        self.max_frames = max_frames
         self.stylizer.stage_callback = self.stats.stage
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -197,6 +199,8 @@ class Pipeline:
                 self.frames_in += 1
                 self._queue.put(frame)
                 self.stats.set_drops("capture", self._queue.dropped)
+                if self.max_frames is not None and self.frames_in >= self.max_frames:
+                    break
         except Closed:
             pass
         except StylecastError as exc:
@@ -211,6 +215,7 @@ class Pipeline:
                 out = self._stylize(frame)
                 with self._latest_lock:
                     self._latest = out
+                self.stats.produced()
                 for worker in self._workers:
                     worker.offer(out)
                     self.stats.set_drops(f"sink-{worker.sink.name}", worker.queue.dropped)

@@ -12,26 +12,35 @@ import numpy as np
 class RollingStats:
     """Thread-safe rolling window of per-frame measurements.
 
-    Latency is capture -> delivered by a sink, in milliseconds, over the last ``window``
-    delivered frames; fps counts deliveries in the last ``fps_window_s`` seconds.
+    ``frames`` and fps count stylized frames handed to the outputs (each once, however
+    many sinks there are); latency is capture -> delivered by a sink, in milliseconds,
+    over the last ``window`` deliveries; ``delivered`` counts per sink.
     """
 
     def __init__(self, window: int = 300, fps_window_s: float = 2.0) -> None:
         self._lock = threading.Lock()
         self._latency: deque[float] = deque(maxlen=window)
         self._stage: dict[str, deque[float]] = {}
-        self._delivered: deque[float] = deque(maxlen=4096)
+        self._produced: deque[float] = deque(maxlen=4096)
+        self._per_sink: dict[str, int] = {}
         self._window = window
         self._fps_window = fps_window_s
         self.frames = 0
         self.drops: dict[str, int] = {}
 
-    def delivered(self, t_capture: float, now: float | None = None) -> None:
+    def produced(self, now: float | None = None) -> None:
+        """A stylized frame was handed to the outputs."""
         now = time.monotonic() if now is None else now
         with self._lock:
             self.frames += 1
+            self._produced.append(now)
+
+    def delivered(self, t_capture: float, sink: str = "", now: float | None = None) -> None:
+        """A sink finished sending a frame captured at ``t_capture``."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
             self._latency.append((now - t_capture) * 1000.0)
-            self._delivered.append(now)
+            self._per_sink[sink] = self._per_sink.get(sink, 0) + 1
 
     def stage(self, name: str, seconds: float) -> None:
         with self._lock:
@@ -45,7 +54,8 @@ class RollingStats:
         """fps, latency p50/p95 (ms), per-stage medians (ms), drops by place and in total."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            recent = [t for t in self._delivered if now - t <= self._fps_window]
+            recent = [t for t in self._produced if now - t <= self._fps_window]
+            per_sink = dict(self._per_sink)
             latency = np.array(self._latency) if self._latency else None
             stages = {k: float(np.median(v)) for k, v in self._stage.items() if v}
             drops = dict(self.drops)
@@ -61,6 +71,7 @@ class RollingStats:
             "drops": sum(drops.values()),
             "drops_by_place": drops,
             "frames": frames,
+            "delivered": per_sink,
         }
 
 

@@ -1,0 +1,162 @@
+"""The CLI as a user meets it: render round trip, live run to vcam + stream, bad input."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+import pyvirtualcam
+from pyvirtualcam.camera import BACKENDS
+
+from stylecast.cli import main
+from tests.media import read_clip, write_clip
+
+pytestmark = pytest.mark.usefixtures("styles_env")
+ENGINE = ["--runtime", "torch"]
+
+
+def test_render_round_trip_keeps_count_size_and_timestamps(tmp_path: Path) -> None:
+    clip = tmp_path / "in.mp4"
+    times = write_clip(clip, frames=12, width=96, height=64, fps=24, start_pts=5)
+    outs = {}
+    for style in ("alpha", "beta"):
+        out = tmp_path / f"{style}.mp4"
+        assert main(["render", str(clip), "-o", str(out), "--style", style, *ENGINE]) == 0
+        outs[style] = read_clip(out)
+    raw, _ = read_clip(clip)
+    frames, out_times = outs["alpha"]
+    assert len(frames) == 12
+    assert frames[0].shape == (64, 96, 3)
+    assert out_times == pytest.approx(times, abs=1e-3)
+    diff_raw = np.mean([np.abs(a.astype(int) - b).mean() for a, b in zip(frames, raw, strict=True)])
+    diff_styles = np.mean([np.abs(a.astype(int) - b).mean()
+                           for a, b in zip(frames, outs["beta"][0], strict=True)])
+    assert diff_raw > 10, "output looks like the input: not stylized"
+    assert diff_styles > 5, "two styles gave the same picture"
+
+
+def test_render_image_sequence_in_and_out(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from tests.media import moving_frame
+
+    (tmp_path / "in").mkdir()
+    for i in range(5):
+        Image.fromarray(moving_frame(i, 64, 48)).save(tmp_path / "in" / f"{i:03d}.png")
+    assert main(["render", str(tmp_path / "in" / "%03d.png"), "-o",
+                 str(tmp_path / "out" / "%03d.png"), "--style", "gamma", *ENGINE]) == 0
+    written = sorted((tmp_path / "out").glob("*.png"))
+    assert len(written) == 5
+    assert np.asarray(Image.open(written[0])).shape == (48, 64, 3)
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend that keeps every frame Camera.send() passes it."""
+
+    frames: list[np.ndarray] = []
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
+                 device: str | None, **kw: Any) -> None:
+        self._device = device or "test-vcam"
+
+    def send(self, frame: np.ndarray) -> None:
+        type(self).frames.append(frame.copy())
+
+    def close(self) -> None:
+        pass
+
+    def device(self) -> str:
+        return self._device
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _read_stream(url: str, got: list[np.ndarray], stop: threading.Event) -> None:
+    deadline = time.monotonic() + 10
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with av.open(url, format="nut", timeout=5) as container:
+                for frame in container.decode(video=0):
+                    got.append(frame.to_ndarray(format="rgb24"))
+            return
+        except (OSError, av.FFmpegError):
+            time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_run_feeds_a_virtual_camera_and_a_stream_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "stylecast-test" not in BACKENDS:
+        pyvirtualcam.register_backend("stylecast-test", RecordingBackend)
+    RecordingBackend.frames.clear()
+    port = _free_port()
+    got: list[np.ndarray] = []
+    stop = threading.Event()
+    reader = threading.Thread(target=_read_stream, args=(f"tcp://127.0.0.1:{port}", got, stop))
+    reader.start()
+    code = main(["run", "--input", "test", "--size", "64x48", "--fps", "15", "--style", "beta",
+                 "--vcam", "--vcam-backend", "stylecast-test", "--stream",
+                 f"tcp://127.0.0.1:{port}", "--duration", "4", "--status-every", "1",
+                 "--no-control", *ENGINE])
+    stop.set()
+    reader.join(10)
+    assert code == 0
+    err = capsys.readouterr().err
+    final = [line for line in err.splitlines() if "fps | latency" in line][-1]
+    frames_reported = int(re.search(r"frames (\d+)", final).group(1))
+    vcam = [f.reshape(48, 64, 3) for f in RecordingBackend.frames]  # RGB negotiated first
+    assert len(vcam) >= 20 and frames_reported >= 20
+    # Every stylized frame reached the camera; the stream reader joined a little late.
+    assert abs(len(vcam) - frames_reported) <= 2
+    assert 0.5 * frames_reported <= len(got) <= frames_reported + 1
+    assert got[-1].shape == (48, 64, 3)
+    # The stream carries the same pictures as the camera (up to H.264 loss).
+    assert np.abs(got[-1].astype(int) - vcam[-1]).mean() < 25
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["render", "missing.mp4", "-o", "out.mp4"], "missing.mp4"),
+    (["render", "test", "-o", "out.mp4", "--style", "nope"], "unknown style 'nope'"),
+    (["run", "--input", "/dev/video77", "--no-control", "--record", "x.mp4"], "/dev/video77"),
+    (["run", "--input", "test", "--no-control", "--vcam", "--vcam-backend", "v4l2loopback"],
+     "v4l2loopback"),
+])
+def test_bad_input_is_one_line_and_a_nonzero_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    argv: list[str], message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main([*argv, *ENGINE])
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("stylecast: error")]
+    assert len(errors) == 1
+
+
+def test_impossible_size_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--size", "99999x3"])
+    assert exit_info.value.code == 2
+    assert "outside" in capsys.readouterr().err
+
+
+def test_styles_lists_title_artist_year(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["styles"]) == 0
+    out = capsys.readouterr().out
+    assert "alpha" in out and "Title 0" in out and "Artist 0" in out and "1900" in out
+    assert main(["styles", "--json"]) == 0
+    assert '"name": "beta"' in capsys.readouterr().out
