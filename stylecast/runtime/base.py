@@ -9,7 +9,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from stylecast.errors import BackendUnavailable, ConfigError
 from stylecast.model.network import StyleNetwork
+
+#: Precision names a user may ask for; "auto" lets the runtime pick its fastest exact-enough one.
+PRECISIONS = ("auto", "f32", "f16", "bf16")
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,62 @@ class RuntimeInfo:
     precision: str
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a runtime can do on this machine, found without compiling anything.
+
+    Attributes:
+        device: the device it would run on, in words ("cpu: AMD EPYC").
+        precisions: precisions it can deliver here, preferred ("auto") first.
+    """
+
+    device: str
+    precisions: tuple[str, ...]
+
+
+def resolve_precision(runtime: str, requested: str, capabilities: Capabilities) -> str:
+    """Map a requested precision to the one that will run; never downgrades.
+
+    Args:
+        runtime: runtime name, for the message.
+        requested: one of ``PRECISIONS``.
+        capabilities: what the runtime offers here.
+
+    Returns:
+        ``requested``, or for "auto" the runtime's preferred precision.
+
+    Raises:
+        ConfigError: ``requested`` is not a known precision name.
+        BackendUnavailable: the runtime cannot deliver ``requested`` on this machine.
+    """
+    if requested not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}; got {requested!r}")
+    if requested == "auto":
+        return capabilities.precisions[0]
+    if requested not in capabilities.precisions:
+        raise BackendUnavailable(
+            f"{runtime} cannot run {requested} on {capabilities.device} (it offers "
+            f"{', '.join(capabilities.precisions)}); ask for one of those or another runtime"
+        )
+    return requested
+
+
+def check_frame(frame: np.ndarray, style: np.ndarray, num_styles: int, multiple: int) -> None:
+    """Shape check at the runtime boundary: cheap enough for every frame.
+
+    Raises:
+        ValueError: frame is not (H, W, 3) uint8 with H, W multiples of ``multiple``, or
+            style is not (num_styles,) float32.
+    """
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame must be (H, W, 3) uint8 RGB; got {frame.shape} {frame.dtype}")
+    if frame.shape[0] % multiple or frame.shape[1] % multiple:
+        raise ValueError(f"frame height and width must be multiples of {multiple}; got "
+                         f"{frame.shape[0]}x{frame.shape[1]} (pad or resize it first)")
+    if style.dtype != np.float32 or style.shape != (num_styles,):
+        raise ValueError(f"style must be ({num_styles},) float32; got {style.shape} {style.dtype}")
+
+
 class Runtime(abc.ABC):
     """Executes ``FrameGraph`` for one network.
 
@@ -30,6 +90,10 @@ class Runtime(abc.ABC):
     """
 
     name: ClassVar[str] = "runtime"
+    #: Kind of device, shown by ``doctor`` even when the runtime is unavailable.
+    device_kind: ClassVar[str] = "cpu"
+    #: What ``doctor`` suggests when the runtime is unavailable.
+    fix_hint: ClassVar[str] = "pip install stylecast"
 
     def __init__(
         self, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,
@@ -39,6 +103,15 @@ class Runtime(abc.ABC):
         self.precision = precision
         self.threads = threads
         self.cache_dir = cache_dir
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        """Device and precisions on this machine, without compiling (``doctor`` calls it).
+
+        Runtimes with an optional SDK or a device to find override this: it imports the SDK
+        and queries the device, and raises BackendUnavailable saying why not and what to do.
+        """
+        return Capabilities(device=cls.device_kind, precisions=("f32",))
 
     @abc.abstractmethod
     def open(self) -> None:

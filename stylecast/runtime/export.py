@@ -1,0 +1,178 @@
+"""ONNX export of ``FrameGraph``, cached on disk by a key over everything that shapes the graph.
+
+The exported graph takes the camera frame as uint8 (1, H, W, 3) with H and W dynamic
+(multiples of ``network.spec.multiple``), plus the style vector (1, S), strength (1,) and
+preserve (1,) as float32 inputs, so one file serves every frame size, style mix and control
+setting. OpenVINO and onnxruntime read it; TensorRT will build its engines from it.
+
+Export runs the dynamo exporter (``torch.export`` underneath) and takes seconds, so the file
+is cached under ``platformdirs.user_cache_dir("stylecast")/onnx/`` and written atomically:
+a reader never sees a half-written file, and two processes exporting at once both end with
+the same complete file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import platformdirs
+import torch
+from torch.export import Dim
+
+from stylecast import __version__
+from stylecast.errors import EngineBuildError
+from stylecast.model.graph import INPUT_NAMES, OUTPUT_NAMES, FrameGraph
+from stylecast.model.network import StyleNetwork
+
+logger = logging.getLogger(__name__)
+
+#: ONNX opset the graph is exported at.
+OPSET = 18
+#: Bump whenever FrameGraph's inputs, outputs or export settings change meaning.
+GRAPH_FORMAT = 1
+# Largest frame side the dynamic dimensions admit (8K plus headroom).
+_MAX_SIDE = 8192
+# Example frame used for tracing; H != W so the exporter cannot conclude they are equal.
+_EXAMPLE_HW = (64, 96)
+
+
+def default_cache_dir() -> Path:
+    """The stylecast user cache directory (platform specific, never a literal ``~``)."""
+    return Path(platformdirs.user_cache_dir("stylecast"))
+
+
+def weights_digest(network: torch.nn.Module) -> str:
+    """SHA-256 over the names, dtypes, shapes and raw bytes of ``network.state_dict()``."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(network.state_dict().items()):
+        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def graph_fields(network: StyleNetwork) -> dict[str, str]:
+    """Every field that changes the exported graph; also stored as ONNX metadata."""
+    return {
+        "graph_format": str(GRAPH_FORMAT),
+        "network_spec": json.dumps(dataclasses.asdict(network.spec), sort_keys=True),
+        "weights_sha256": weights_digest(network),
+        "stylecast_version": __version__,
+        "torch_version": torch.__version__,
+        # The exporter's graph optimiser lives in onnxscript, so its version matters too.
+        "onnxscript_version": _package_version("onnxscript"),
+        "opset": str(OPSET),
+    }
+
+
+def cache_key(network: StyleNetwork) -> str:
+    """Hex key that changes exactly when a field in ``graph_fields`` changes."""
+    payload = json.dumps(graph_fields(network), sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()[:32]
+
+
+def onnx_path(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
+    """Where the export of ``network`` lives (whether or not it exists yet).
+
+    Args:
+        network: the network to export.
+        cache_dir: root of the stylecast cache; the user cache directory when None.
+
+    Returns:
+        ``<cache_dir>/onnx/<size>-<key>.onnx``.
+    """
+    root = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    return root / "onnx" / f"{network.spec.size}-{cache_key(network)}.onnx"
+
+
+def export_onnx(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
+    """Export ``FrameGraph(network)`` to ONNX unless an identical export is cached.
+
+    Args:
+        network: the network to export; on any device, in any mode (it is left as found).
+        cache_dir: root of the stylecast cache; the user cache directory when None.
+
+    Returns:
+        Path of the ONNX file, with inputs ``frame`` uint8 (1, H, W, 3) (H, W dynamic,
+        multiples of ``network.spec.multiple``), ``style`` float32 (1, S), ``strength`` and
+        ``preserve`` float32 (1,), and output ``stylized`` uint8 (1, H, W, 3).
+
+    Raises:
+        EngineBuildError: the exporter failed or the file could not be written.
+    """
+    path = onnx_path(network, cache_dir)
+    if path.is_file():
+        logger.debug("reusing cached ONNX export %s", path)
+        return path
+    fields = graph_fields(network)
+    logger.info("exporting the %s network to ONNX (once per network; cached at %s)",
+                network.spec.size, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        program = _export_program(network)
+        program.model.metadata_props.update({f"stylecast.{k}": v for k, v in fields.items()})
+        _save_atomically(program, path)
+    except (RuntimeError, OSError) as exc:
+        # torch.onnx.OnnxExporterError and torch.export's errors are RuntimeError subclasses.
+        raise EngineBuildError(
+            f"ONNX export of the {network.spec.size} network failed: {exc}. Check that torch "
+            f"({torch.__version__}) and onnxscript are installed together as pinned, and that "
+            f"{path.parent} is writable."
+        ) from exc
+    return path
+
+
+def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:
+    multiple = network.spec.multiple
+    height = Dim("height_blocks", min=2, max=_MAX_SIDE // multiple)
+    width = Dim("width_blocks", min=2, max=_MAX_SIDE // multiple)
+    dynamic_shapes = {
+        "frame": {1: multiple * height, 2: multiple * width},
+        "style": None, "strength": None, "preserve": None,
+    }
+    device = next(network.parameters()).device
+    example = (
+        torch.zeros((1, *_EXAMPLE_HW, 3), dtype=torch.uint8, device=device),
+        torch.full((1, network.spec.num_styles), 1.0 / network.spec.num_styles, device=device),
+        torch.ones(1, device=device),
+        torch.zeros(1, device=device),
+    )
+    graph = FrameGraph(network)
+    was_training = network.training
+    graph.eval()
+    try:
+        program = torch.onnx.export(
+            graph, example, dynamo=True, dynamic_shapes=dynamic_shapes,
+            input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+            opset_version=OPSET, external_data=False, verbose=False,
+        )
+    finally:
+        network.train(was_training)
+    if program is None:  # only the legacy exporter returns None
+        raise RuntimeError("torch.onnx.export returned no program")
+    return program
+
+
+def _save_atomically(program: torch.onnx.ONNXProgram, path: Path) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        program.save(tmp_name, external_data=False)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

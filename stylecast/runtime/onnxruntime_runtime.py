@@ -1,0 +1,106 @@
+"""onnxruntime on the CPU (CPUExecutionProvider), f32 only.
+
+The ONNX graph has dynamic height and width and onnxruntime runs it at any size without
+recompiling, so one session serves every frame size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from stylecast.errors import BackendUnavailable, EngineBuildError
+from stylecast.runtime.base import (
+    Capabilities,
+    Runtime,
+    RuntimeInfo,
+    check_frame,
+    resolve_precision,
+)
+from stylecast.runtime.export import export_onnx
+
+_INSTALL = "pip install onnxruntime"
+_PROVIDER = "CPUExecutionProvider"
+
+
+def _import_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise BackendUnavailable(f"onnxruntime is not installed ({exc}): {_INSTALL}") from exc
+    if _PROVIDER not in onnxruntime.get_available_providers():
+        raise BackendUnavailable(f"this onnxruntime build has no {_PROVIDER} (it has "
+                                 f"{onnxruntime.get_available_providers()}): {_INSTALL}")
+    return onnxruntime
+
+
+class OnnxRuntimeRuntime(Runtime):
+    """``FrameGraph`` on onnxruntime's CPU execution provider."""
+
+    name = "onnxruntime"
+    device_kind = "cpu"
+    fix_hint = _INSTALL
+
+    _session: Any = None
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        """The CPU provider runs f32; its fp16/bf16 paths are not faster on CPUs."""
+        _import_onnxruntime()
+        return Capabilities(device="cpu", precisions=("f32",))
+
+    def open(self) -> None:
+        """Export (or reuse) the ONNX graph and create the session.
+
+        Raises:
+            BackendUnavailable: onnxruntime is missing, or a precision other than f32 was
+                asked for.
+            EngineBuildError: the graph could not be exported or loaded.
+        """
+        ort = _import_onnxruntime()
+        resolve_precision(self.name, self.precision, self.capabilities())
+        path = export_onnx(self.network, self.cache_dir)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # 0 means "one per physical core", onnxruntime's own default.
+        options.intra_op_num_threads = self.threads or 0
+        options.inter_op_num_threads = 1
+        state = ort.capi.onnxruntime_pybind11_state  # its exceptions derive from Exception only
+        load_errors = (RuntimeError, state.Fail, state.InvalidGraph, state.InvalidProtobuf,
+                       state.NoSuchFile, state.RuntimeException)
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=[_PROVIDER])
+        except load_errors as exc:
+            raise EngineBuildError(f"onnxruntime could not load {path}: {exc}; delete the file "
+                                   "to have it exported again") from exc
+        num_styles = self.network.spec.num_styles
+        self._style = np.zeros((1, num_styles), dtype=np.float32)
+        self._strength = np.zeros(1, dtype=np.float32)
+        self._preserve = np.zeros(1, dtype=np.float32)
+
+    def infer(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
+    ) -> np.ndarray:
+        """(H, W, 3) uint8 RGB, H and W multiples of 4; style (S,) float32 -> (H, W, 3) uint8.
+
+        onnxruntime reads C-contiguous numpy inputs in place; the result is a fresh array.
+        """
+        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        self._style[0] = style
+        self._strength[0] = strength
+        self._preserve[0] = preserve
+        feeds = {
+            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
+            "strength": self._strength, "preserve": self._preserve,
+        }
+        return self._session.run(None, feeds)[0][0]
+
+    def close(self) -> None:
+        """Drop the session; idempotent."""
+        self._session = None
+
+    @property
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(name=self.name, device="cpu", precision="f32")

@@ -1,0 +1,168 @@
+"""OpenVINO on the CPU: the fastest CPU runtime measured here, and the only one with bf16.
+
+OpenVINO picks bf16 by itself on CPUs that have it, and on CPUs that do not it quietly runs
+f32 when bf16 is asked for. So the precision hint is always set explicitly, bf16 is offered
+only when the CPU reports it, and after compiling the precision actually in effect is read
+back and checked (../shared/notes/cpu-inference-and-packaging.md).
+
+The ONNX graph has dynamic height and width; each frame size gets its own static reshape
+and compile (a fraction of a second, and live sizes rarely change), kept in a small LRU.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from stylecast.errors import BackendUnavailable, EngineBuildError
+from stylecast.runtime.base import (
+    Capabilities,
+    Runtime,
+    RuntimeInfo,
+    check_frame,
+    resolve_precision,
+)
+from stylecast.runtime.export import export_onnx
+
+logger = logging.getLogger(__name__)
+
+_INSTALL = "pip install openvino"
+# OpenVINO's names for our precisions (its Type.to_string() gives the same names back).
+_OV_PRECISION = {"f32": "f32", "bf16": "bf16"}
+# Compiled sizes kept at once; a resolution switch back and forth stays cheap.
+_MAX_SIZES = 4
+# Size compiled during open(), so build and precision failures surface there, where "auto"
+# can still move on, rather than on the first live frame.
+_PROBE_HW = (64, 96)
+
+
+def _import_openvino() -> Any:
+    try:
+        import openvino
+    except ImportError as exc:
+        raise BackendUnavailable(f"OpenVINO is not installed ({exc}): {_INSTALL}") from exc
+    return openvino
+
+
+class OpenVinoRuntime(Runtime):
+    """``FrameGraph`` compiled by OpenVINO for the CPU, f32 or bf16."""
+
+    name = "openvino"
+    device_kind = "cpu"
+    fix_hint = _INSTALL
+
+    _core: Any = None
+    _model: Any = None
+    _precision: str = "f32"
+    _device_name: str = "cpu"
+
+    @classmethod
+    def capabilities(cls) -> Capabilities:
+        """CPU name and precisions; bf16 first when the CPU reports native BF16."""
+        ov = _import_openvino()
+        core = ov.Core()
+        if "CPU" not in core.available_devices:
+            raise BackendUnavailable(f"OpenVINO sees no CPU device (found "
+                                     f"{core.available_devices}); reinstall: {_INSTALL}")
+        return cls._capabilities_of(core)
+
+    @staticmethod
+    def _capabilities_of(core: Any) -> Capabilities:
+        flags = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        device = f"cpu: {core.get_property('CPU', 'FULL_DEVICE_NAME')}"
+        precisions = ("bf16", "f32") if "BF16" in flags else ("f32",)
+        return Capabilities(device=device, precisions=precisions)
+
+    def open(self) -> None:
+        """Export (or reuse) the ONNX graph, read it and compile it once at a probe size.
+
+        Raises:
+            BackendUnavailable: OpenVINO is missing, or the precision asked for cannot run
+                on this CPU.
+            EngineBuildError: the graph could not be exported or read.
+        """
+        ov = _import_openvino()
+        self._core = ov.Core()
+        caps = self._capabilities_of(self._core)
+        self._precision = resolve_precision(self.name, self.precision, caps)
+        self._device_name = caps.device
+        path = export_onnx(self.network, self.cache_dir)
+        try:
+            self._model = self._core.read_model(str(path))
+        except RuntimeError as exc:
+            raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; delete the file "
+                                   "to have it exported again") from exc
+        self._compiled: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
+        num_styles = self.network.spec.num_styles
+        self._style = np.zeros((1, num_styles), dtype=np.float32)
+        self._strength = np.zeros(1, dtype=np.float32)
+        self._preserve = np.zeros(1, dtype=np.float32)
+        self._request_for(*_PROBE_HW)
+
+    def _config(self) -> dict[str, str]:
+        config = {
+            "INFERENCE_PRECISION_HINT": _OV_PRECISION[self._precision],
+            "PERFORMANCE_HINT": "LATENCY",
+        }
+        if self.threads:
+            config["INFERENCE_NUM_THREADS"] = str(self.threads)
+        return config
+
+    def _request_for(self, height: int, width: int) -> Any:
+        key = (height, width)
+        entry = self._compiled.get(key)
+        if entry is not None:
+            self._compiled.move_to_end(key)
+            return entry[1]
+        try:
+            self._model.reshape({"frame": [1, height, width, 3]})
+            compiled = self._core.compile_model(self._model, "CPU", self._config())
+        except RuntimeError as exc:
+            raise EngineBuildError(f"OpenVINO could not compile the graph for {width}x{height} "
+                                   f"at {self._precision}: {exc}") from exc
+        in_effect = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        if in_effect != self._precision:
+            # OpenVINO falls back silently; stylecast does not.
+            raise BackendUnavailable(f"OpenVINO compiled at {in_effect}, not the {self._precision} "
+                                     "asked for; ask for --precision f32")
+        logger.debug("OpenVINO compiled %dx%d at %s", width, height, in_effect)
+        entry = (compiled, compiled.create_infer_request())
+        self._compiled[key] = entry
+        if len(self._compiled) > _MAX_SIZES:
+            self._compiled.popitem(last=False)
+        return entry[1]
+
+    def infer(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
+    ) -> np.ndarray:
+        """(H, W, 3) uint8 RGB, H and W multiples of 4; style (S,) float32 -> (H, W, 3) uint8.
+
+        The frame is handed to OpenVINO without a copy when it is C-contiguous; the result
+        is a fresh array the caller owns.
+        """
+        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        request = self._request_for(frame.shape[0], frame.shape[1])
+        self._style[0] = style
+        self._strength[0] = strength
+        self._preserve[0] = preserve
+        inputs = {
+            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
+            "strength": self._strength, "preserve": self._preserve,
+        }
+        # share_inputs wraps the numpy buffers; the default (unshared) output is a copy, so
+        # the next infer cannot overwrite a frame still waiting in an output queue.
+        result = request.infer(inputs, share_inputs=True)
+        return result[0][0]
+
+    def close(self) -> None:
+        """Drop compiled models and infer requests; idempotent."""
+        self._compiled = OrderedDict()
+        self._model = None
+        self._core = None
+
+    @property
+    def info(self) -> RuntimeInfo:
+        return RuntimeInfo(name=self.name, device=self._device_name, precision=self._precision)

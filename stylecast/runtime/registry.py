@@ -1,0 +1,117 @@
+"""Runtime names, auto-selection and the ``doctor`` report.
+
+Every runtime is a class in ``RUNTIMES``; nothing else in stylecast branches on runtime
+names. "auto" walks ``AUTO_ORDER``, logs one warning per runtime it passes over and, when
+none opens, raises one error listing every reason. An explicitly named runtime never falls
+back, and a requested precision is never downgraded: a runtime that cannot deliver it is
+unavailable.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from stylecast.errors import BackendUnavailable, ConfigError, EngineBuildError
+from stylecast.model.network import StyleNetwork
+from stylecast.runtime.base import PRECISIONS, Runtime
+from stylecast.runtime.onnxruntime_runtime import OnnxRuntimeRuntime
+from stylecast.runtime.openvino_runtime import OpenVinoRuntime
+from stylecast.runtime.pytorch import TorchCudaRuntime, TorchRuntime
+from stylecast.runtime.tensorrt_runtime import TensorRTRuntime
+
+logger = logging.getLogger(__name__)
+
+RUNTIMES: dict[str, type[Runtime]] = {
+    cls.name: cls
+    for cls in (TensorRTRuntime, TorchCudaRuntime, OpenVinoRuntime, OnnxRuntimeRuntime,
+                TorchRuntime)
+}
+#: The order "auto" tries: fastest first, the always-present torch CPU runtime last.
+AUTO_ORDER = ("tensorrt", "torch-cuda", "openvino", "onnxruntime", "torch")
+
+
+def _lookup(name: str) -> type[Runtime]:
+    cls = RUNTIMES.get(name)
+    if cls is None:
+        raise ConfigError(f"unknown runtime {name!r}; choose one of: auto, "
+                          f"{', '.join(RUNTIMES)}")
+    return cls
+
+
+def _open_one(
+    name: str, network: StyleNetwork, precision: str, threads: int | None,
+    cache_dir: Path | None,
+) -> Runtime:
+    runtime = _lookup(name)(network=network, precision=precision, threads=threads,
+                            cache_dir=cache_dir)
+    try:
+        runtime.open()
+    except (BackendUnavailable, EngineBuildError):
+        runtime.close()
+        raise
+    return runtime
+
+
+def open_runtime(
+    name: str, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,
+    cache_dir: Path | None = None,
+) -> Runtime:
+    """Open a runtime by name, or the first that opens when ``name`` is "auto".
+
+    Args:
+        name: a key of ``RUNTIMES``, or "auto" to walk ``AUTO_ORDER``.
+        network: the network to run.
+        precision: one of ``PRECISIONS``; "auto" lets each runtime choose its fastest.
+        threads: CPU threads for inference; None leaves the runtime's default.
+        cache_dir: root of the stylecast cache; the user cache directory when None.
+
+    Returns:
+        An opened runtime; the caller closes it.
+
+    Raises:
+        ConfigError: unknown runtime or precision name.
+        BackendUnavailable: the named runtime (or, for "auto", every runtime) cannot open;
+            for "auto" the message lists each runtime's reason.
+        EngineBuildError: the named runtime failed to build its engine.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; choose one of: "
+                          f"{', '.join(PRECISIONS)}")
+    if name != "auto":
+        return _open_one(name, network, precision, threads, cache_dir)
+    failures: list[str] = []
+    for candidate in AUTO_ORDER:
+        try:
+            return _open_one(candidate, network, precision, threads, cache_dir)
+        except (BackendUnavailable, EngineBuildError) as exc:
+            failures.append(f"{candidate}: {exc}")
+            logger.warning("runtime %s unavailable, trying the next: %s", candidate, exc)
+    raise BackendUnavailable(
+        f"no runtime could open at precision {precision} (tried {', '.join(AUTO_ORDER)}): "
+        + "; ".join(failures)
+    )
+
+
+def describe_runtimes() -> list[dict[str, Any]]:
+    """What ``stylecast doctor`` shows: one entry per runtime, in ``AUTO_ORDER``.
+
+    Returns:
+        Dicts with ``name`` (str), ``available`` (bool), ``precisions`` (list of str,
+        preferred first; empty when unavailable), ``device`` (str), ``reason`` (why it is
+        unavailable, with what to do; "" when available) and ``fix`` (the runtime's install
+        hint; "" when available).
+    """
+    rows: list[dict[str, Any]] = []
+    for name in AUTO_ORDER:
+        cls = RUNTIMES[name]
+        try:
+            caps = cls.capabilities()
+        except BackendUnavailable as exc:
+            rows.append({"name": name, "available": False, "precisions": [],
+                         "device": cls.device_kind, "reason": str(exc), "fix": cls.fix_hint})
+            continue
+        rows.append({"name": name, "available": True, "precisions": list(caps.precisions),
+                     "device": caps.device, "reason": "", "fix": ""})
+    return rows
