@@ -11,7 +11,7 @@ from stylecast.errors import StylecastError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from stylecast import cli_info, cli_run, cli_train
+    from stylecast import cli_bench, cli_info, cli_run, cli_train
 
     parser = argparse.ArgumentParser(
         prog="stylecast",
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     cli_run.add_parsers(sub)
     cli_info.add_parsers(sub)
+    cli_bench.add_parser(sub)
     cli_train.add_parser(sub)
     cli_train.add_evaluate_parser(sub)
     return parser
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    # The ONNX exporter's optimiser narrates every pass at INFO; only its problems matter.
+    for noisy in ("onnx_ir", "onnxscript", "torch.onnx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from stylecast.app import EngineOptions, build_stylizer
+from stylecast.config import ObsConfig
 from stylecast.errors import ConfigError
 from stylecast.frames import parse_size
 from stylecast.outputs.base import Sink
 from stylecast.pipeline import Pipeline
 from stylecast.stats import status_line
+
+if TYPE_CHECKING:
+    from stylecast.control.controller import LiveController
+    from stylecast.control.obs_bridge import ObsBridge
+    from stylecast.control.server import ControlServer
 
 INPUT_HELP = (
     "what to stylize: 'test' (built-in animated test pattern, needs nothing), a video file, "
@@ -110,6 +117,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ctl.add_argument("--control-token", default=None,
                      help="token clients must present (or set STYLECAST_CONTROL_TOKEN)")
     ctl.add_argument("--no-control", action="store_true", help="do not start the control server")
+    obs = run.add_argument_group("OBS (see docs/obs.md)")
+    obs.add_argument("--obs", action="store_true",
+                     help="show stylecast as a source in OBS and let OBS scenes, custom events "
+                     "and hotkeys drive the style (obs-websocket; settings in stylecast.toml "
+                     "[obs] or STYLECAST_OBS_HOST/PORT/PASSWORD)")
+    obs.add_argument("--obs-scene", default=None, metavar="NAME",
+                     help="scene that gets the source (default: [obs] scene, else the "
+                     "program scene)")
+    obs.add_argument("--obs-mode", choices=("shm", "stream"), default=None,
+                     help="shm: the Lua source obs/stylecast_source.lua (about one frame of "
+                     "latency); stream: a media source on a local TCP stream (~130 ms); "
+                     "default: [obs] mode, else shm")
+    obs.add_argument("--config", default=None, metavar="PATH",
+                     help="settings file (default: ./stylecast.toml when present)")
     run.add_argument("--duration", type=float, default=None,
                      help="stop after this many seconds (default: until Ctrl-C)")
     run.add_argument("--status-every", type=float, default=5.0,
@@ -135,9 +156,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     render.set_defaults(handler=run_render)
 
 
-def live_sinks(args: argparse.Namespace) -> list[Sink]:
+def live_sinks(args: argparse.Namespace, obs: ObsConfig | None = None) -> list[Sink]:
     sinks: list[Sink] = []
-    want_vcam = args.vcam is not None or not (args.record or args.stream)
+    want_vcam = args.vcam is not None or not (args.record or args.stream or obs)
     if want_vcam:
         from stylecast.outputs.vcam import VirtualCameraSink
 
@@ -152,22 +173,74 @@ def live_sinks(args: argparse.Namespace) -> list[Sink]:
         from stylecast.outputs.stream import StreamSink
 
         sinks.append(StreamSink(args.stream))
+    if obs is not None and obs.mode == "shm":
+        from stylecast.outputs.shm import SharedMemorySink
+
+        sinks.append(SharedMemorySink(obs.shm_name))
+    elif obs is not None and not args.stream:
+        from stylecast.outputs.stream import StreamSink
+
+        sinks.append(StreamSink("tcp://127.0.0.1:0"))  # the OBS media source's feed
     return sinks
+
+
+def _obs_config(args: argparse.Namespace) -> ObsConfig | None:
+    if not args.obs:
+        return None
+    from dataclasses import replace
+
+    from stylecast.config import check_obs, load_config
+
+    obs = load_config(args.config).obs
+    return check_obs(replace(obs, scene=args.obs_scene or obs.scene,
+                             mode=args.obs_mode or obs.mode))
+
+
+def _start_obs(obs: ObsConfig, controller: LiveController, sinks: list[Sink]) -> ObsBridge:
+    try:
+        from stylecast.control.obs_bridge import ObsBridge, command_handler
+    except ImportError as exc:
+        raise ConfigError(f"--obs needs obs-websocket-py ({exc}); install it with "
+                          "pip install 'stylecast[obs]'") from exc
+    from stylecast.outputs.shm import SharedMemorySink
+    from stylecast.outputs.stream import StreamSink
+
+    stream_url = obs.stream_url
+    for sink in sinks:
+        if isinstance(sink, SharedMemorySink):
+            sink.on_command = command_handler(controller)
+        elif isinstance(sink, StreamSink) and sink.url.startswith("tcp://"):
+            stream_url = sink.url  # the real port once open
+    bridge = ObsBridge.from_config(controller, obs, stream_url=stream_url)
+    bridge.start()
+    print(f"stylecast: OBS bridge started ({obs.mode}); OBS shows source "
+          f"{obs.source_name!r}", file=sys.stderr)
+    return bridge
 
 
 def run_live(args: argparse.Namespace) -> int:
     from stylecast.capture import open_source
 
     stylizer, _pack = build_stylizer(args.style, engine_options(args))
+    obs = _obs_config(args)
     source = open_source(args.input, size=args.size, fps=args.fps, loop=args.loop, live=True)
-    pipeline = Pipeline(source, stylizer, live_sinks(args), live=True)
+    sinks = live_sinks(args, obs)
+    pipeline = Pipeline(source, stylizer, sinks, live=True)
     stylizer.runtime.warmup(*_process_dims(stylizer, args.size))
     pipeline.start()
     print(f"stylecast: {source.description} -> {', '.join(pipeline.active_sinks)} "
           f"[{stylizer.runtime.info.name} {stylizer.runtime.info.precision}]", file=sys.stderr)
+    server = bridge = None
     try:
-        server = None if args.no_control else _start_control(args, pipeline, stylizer, _pack)
+        if obs is not None or not args.no_control:
+            from stylecast.control.controller import LiveController
+
+            controller = LiveController(pipeline, stylizer, _pack)
+            server = None if args.no_control else _start_control(args, controller)
+            bridge = None if obs is None else _start_obs(obs, controller, sinks)
     except BaseException:
+        if server is not None:
+            server.stop()
         pipeline.stop()
         raise
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -179,6 +252,8 @@ def run_live(args: argparse.Namespace) -> int:
                 print(status_line(pipeline.stats.snapshot(), stylizer.mixer.dominant()),
                       file=sys.stderr, flush=True)
     finally:
+        if bridge is not None:
+            bridge.stop()
         if server is not None:
             server.stop()
         pipeline.stop()
@@ -189,14 +264,13 @@ def run_live(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_control(args: argparse.Namespace, pipeline: Pipeline, stylizer, pack):
+def _start_control(args: argparse.Namespace, controller: LiveController) -> ControlServer:
     import os
 
-    from stylecast.control.controller import LiveController
     from stylecast.control.server import ControlServer
 
     token = args.control_token or os.environ.get("STYLECAST_CONTROL_TOKEN") or None
-    server = ControlServer(LiveController(pipeline, stylizer, pack), host=args.control_host,
+    server = ControlServer(controller, host=args.control_host,
                            port=args.control_port, token=token)
     server.start()
     print(f"stylecast: control page http://{args.control_host}:{server.port}/ "

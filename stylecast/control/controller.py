@@ -83,6 +83,27 @@ class LiveController:
         self.stylizer.mixer.set({name: 1.0}, transition_ms)
         return self._style_changed()
 
+    def next_style(self, transition_ms: float = 0.0) -> dict[str, Any]:
+        """Switch to the style after the dominant one, wrapping around (OBS hotkeys).
+
+        Returns:
+            The state summary.
+        """
+        return self._step_style(1, transition_ms)
+
+    def previous_style(self, transition_ms: float = 0.0) -> dict[str, Any]:
+        """Switch to the style before the dominant one, wrapping around (OBS hotkeys).
+
+        Returns:
+            The state summary.
+        """
+        return self._step_style(-1, transition_ms)
+
+    def _step_style(self, step: int, transition_ms: float) -> dict[str, Any]:
+        names = self.stylizer.mixer.names
+        index = names.index(self.stylizer.mixer.dominant())
+        return self.set_style(names[(index + step) % len(names)], transition_ms)
+
     def blend(self, weights: dict[str, float], transition_ms: float) -> dict[str, Any]:
         for name in weights:
             self._check(name)
