@@ -82,6 +82,9 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gallery", type=Path, default=None, help="write the gallery PNG here")
     p.add_argument("--strip", type=Path, default=None, help="write the controls strip here")
     p.add_argument("--quality", type=Path, default=None, help="write the quality table here")
+    p.add_argument("--demo", type=Path, default=None,
+                   help="write the README picture: the test source and real clip frames "
+                   "(from --data video/) in four styles")
     p.add_argument("--photos", type=int, default=4, help="held-out photos in the gallery")
     p.add_argument("--quality-photos", type=int, default=12,
                    help="held-out photos for the quality table")
@@ -90,6 +93,7 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
 
 def evaluate(args: argparse.Namespace) -> int:
     from stylecast.model import evaluate as ev
+    from stylecast.model.data import load_rgb
     from stylecast.model.pack import load_pack
 
     pack = load_pack(args.pack)
@@ -100,6 +104,11 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.strip:
         photo = ev.held_out_photos(args.data, pack, 1, offset=5)[0]
         print(f"strip: {ev.controls_strip(pack, photo, names[0], names[1], args.strip)}")
+    if args.demo:
+        clips = [args.data / "video/davis2016_480p/kite-surf/00020.jpg",
+                 args.data / "video/davis2016_480p/breakdance/00030.jpg"]
+        frames = [load_rgb(c) for c in clips if c.is_file()]
+        print(f"demo: {ev.demo_picture(pack, frames, names[:4], args.demo)}")
     if args.quality:
         # Offset 1: not the gallery's photos, so the numbers are not of pictures we looked at.
         photos = ev.held_out_photos(args.data, pack, args.quality_photos, offset=1)

@@ -177,3 +177,23 @@ def quality_markdown(rows: list[QualityRow], photos: list[Path], command: str) -
     lines.append("| **mean** | " + " | ".join(means) + " |")
     names = ", ".join(p.name for p in photos)
     return "\n".join(lines) + f"\n\nHeld-out photos ({len(photos)}): {names}\n\nReproduce: `{command}`\n"
+
+
+def demo_picture(pack: StylePack, clip_frames: list[torch.Tensor], styles: list[str],
+                 out: Path, width: int = 320) -> Path:
+    """Rows: the built-in test source's frame and each clip frame, in each of ``styles``.
+
+    Only stylized renders are drawn (plus the test pattern, which FFmpeg generates).
+    """
+    from stylecast.capture import open_source
+
+    height = width * 9 // 16 // 4 * 4
+    with open_source("test", size=(width, height), live=False) as source:
+        frame = next(iter(source.frames())).data
+    test = torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255
+    graph = StyleGraph(pack.load_network("lite")).eval()
+    rows = [[test, *[stylize(graph, test, _vector(pack, {s: 1.0})) for s in styles]]]
+    for clip in clip_frames:
+        clip = torch.nn.functional.interpolate(clip, size=(height, width), mode="area")
+        rows.append([stylize(graph, clip, _vector(pack, {s: 1.0})) for s in styles])
+    return save_sheet(rows, out)
