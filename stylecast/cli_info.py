@@ -91,7 +91,8 @@ def _vcam_fix() -> str:
         return ("sudo apt install v4l2loopback-dkms && sudo modprobe v4l2loopback devices=1 "
                 "exclusive_caps=1 card_label=stylecast")
     if system in ("Windows", "Darwin"):
-        return "install OBS Studio 26+ and start its Virtual Camera once (pyvirtualcam's obs backend)"
+        return ("install OBS Studio 26+ and start its Virtual Camera once "
+                "(pyvirtualcam's obs backend)")
     return "no virtual-camera backend for this platform; use --stream instead"
 
 

@@ -51,12 +51,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stylecast.model.train import Trainer, TrainConfig, read_recipe
+    from stylecast.model.train import TrainConfig, Trainer, read_recipe
 
     recipe = read_recipe(args.recipe)
     config = TrainConfig(
         recipe=args.recipe, data=args.data, size=args.size, steps=args.steps,
-        max_minutes=args.max_minutes, crop=args.crop, per_style=args.per_style, lr=args.lr, norm_lr_scale=args.norm_lr_scale,
+        max_minutes=args.max_minutes, crop=args.crop, per_style=args.per_style, lr=args.lr,
+        norm_lr_scale=args.norm_lr_scale,
         content_weight=args.content_weight, style_weight=args.style_weight,
         tv_weight=args.tv_weight, temporal_weight=args.temporal_weight, seed=args.seed,
         vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,

@@ -63,10 +63,13 @@ class RollingStats:
         fps = 0.0
         if len(recent) >= 2:
             fps = (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+        def pct(q: float) -> float | None:
+            return None if latency is None else round(float(np.percentile(latency, q)), 1)
+
         return {
             "fps": round(fps, 2),
-            "latency_p50_ms": round(float(np.percentile(latency, 50)), 1) if latency is not None else None,
-            "latency_p95_ms": round(float(np.percentile(latency, 95)), 1) if latency is not None else None,
+            "latency_p50_ms": pct(50),
+            "latency_p95_ms": pct(95),
             "stage_ms": {k: round(v, 2) for k, v in stages.items()},
             "drops": sum(drops.values()),
             "drops_by_place": drops,

@@ -49,5 +49,6 @@ def styles_env(tiny_pack: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Make the tiny pack the only installed pack."""
     monkeypatch.setenv("STYLECAST_STYLES", str(tiny_pack.parent))
     monkeypatch.setattr("stylecast.styles.shipped_styles_dir", lambda: tiny_pack.parent / "none")
-    monkeypatch.setattr("platformdirs.user_data_dir", lambda *a, **k: str(tiny_pack.parent / "none"))
+    nowhere = str(tiny_pack.parent / "none")
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda *a, **k: nowhere)
     return tiny_pack

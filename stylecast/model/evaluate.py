@@ -176,7 +176,8 @@ def quality_markdown(rows: list[QualityRow], photos: list[Path], command: str) -
                      f"{np.mean([r.content_loss for r in sel]):.3f}**")
     lines.append("| **mean** | " + " | ".join(means) + " |")
     names = ", ".join(p.name for p in photos)
-    return "\n".join(lines) + f"\n\nHeld-out photos ({len(photos)}): {names}\n\nReproduce: `{command}`\n"
+    tail = f"\n\nHeld-out photos ({len(photos)}): {names}\n\nReproduce: `{command}`\n"
+    return "\n".join(lines) + tail
 
 
 def demo_picture(pack: StylePack, clip_frames: list[torch.Tensor], styles: list[str],

@@ -36,7 +36,8 @@ def content_loss(out_feats: dict, content_feats: dict) -> torch.Tensor:
 
 def style_loss(out_feats: dict, target_grams: dict) -> torch.Tensor:
     """(N,) sum over ``STYLE_LAYERS`` of relative Gram errors; target_grams[layer] is (N,C,C)."""
-    total = torch.zeros(out_feats[STYLE_LAYERS[0]].shape[0], device=out_feats[STYLE_LAYERS[0]].device)
+    first = out_feats[STYLE_LAYERS[0]]
+    total = torch.zeros(first.shape[0], device=first.device)
     for layer in STYLE_LAYERS:
         total = total + relative_mse(gram(out_feats[layer]), target_grams[layer])
     return total

@@ -31,6 +31,8 @@ from stylecast.model.pack import write_network
 from stylecast.model.vgg import load_vgg19
 
 STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
+HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight", "style_weight",
+                   "tv_weight", "temporal_weight", "photo_short_side", "style_short_side")
 
 
 @dataclass(frozen=True)
@@ -199,17 +201,15 @@ class Trainer:
         """Write the pack's weights and manifest from the current network."""
         cfg = self.config
         base = {"pack": self.recipe.pack, "description": self.recipe.description,
-                "styles": [{k: s[k] for k in STYLE_FIELDS} | {"source_image": Path(s["image"]).name}
-                           for s in self.styles]}
+                "styles": [{k: s[k] for k in STYLE_FIELDS}
+                           | {"source_image": Path(s["image"]).name} for s in self.styles]}
         training = {
             "command": cfg.command, "steps": self.step, "minutes": round(self.elapsed / 60, 1),
             "device": describe_device(self.device), "content_set": self.recipe.train,
             "held_out": self.recipe.held_out, "vgg": cfg.vgg, "seed": cfg.seed,
             "final_losses": {k: round(v, 5) for k, v in self.last.items()},
             "hyperparameters": {k: v for k, v in asdict(cfg).items()
-                                if k in ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
-                                         "style_weight", "tv_weight", "temporal_weight",
-                                         "photo_short_side", "style_short_side")},
+                                if k in HYPERPARAMETERS},
         }
         return write_network(cfg.pack_dir, base, self.network.cpu(), training)
 

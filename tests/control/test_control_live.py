@@ -19,7 +19,8 @@ from stylecast.model.pack import load_pack
 from stylecast.pipeline import Pipeline
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.stylizer import Stylizer
-from tests.control.test_control_page import CHROMIUM, Page, browser  # noqa: F401
+from tests.control.test_control_page import CHROMIUM, Page
+from tests.control.test_control_page import browser as browser  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")]
@@ -51,7 +52,8 @@ def _preview(url: str) -> np.ndarray:
 
 
 def test_clicking_a_style_changes_the_live_preview(
-    live: tuple[ControlServer, Pipeline, Stylizer], browser: Callable[[str], Page]
+    live: tuple[ControlServer, Pipeline, Stylizer],
+    browser: Callable[[str], Page],  # noqa: F811  (the imported fixture)
 ) -> None:
     server, pipeline, stylizer = live
     raw = next(iter(open_source("test:smpte", size=(160, 88), live=False).__enter__().frames()))

@@ -73,7 +73,9 @@ def test_torch_save_file_is_refused(tmp_path: Path) -> None:
     (('file = "lite.safetensors"', 'file = "../evil.safetensors"'), "plain"),
     (('name = "alpha"', 'name = "al pha!"'), "letters"),
 ])
-def test_bad_manifests_say_what_is_wrong(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+def test_bad_manifests_say_what_is_wrong(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
     root = make_pack(tmp_path / "p")
     manifest = root / "manifest.toml"
     manifest.write_text(manifest.read_text().replace(*edit))
