@@ -22,6 +22,7 @@ from stylecast.model.network import SIZES, NetworkSpec, StyleNetwork
 FORMAT_VERSION = 1
 MANIFEST = "manifest.toml"
 MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
+MAX_MANIFEST_BYTES = 1024 * 1024  # a real manifest is a few kB; never read gigabytes
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 
 
@@ -75,9 +76,21 @@ class StylePack:
             have = ", ".join(sorted(self.networks)) or "none"
             raise PackError(f"pack {self.name!r} has no {size!r} network (it has: {have})")
         network = StyleNetwork(entry.spec)
-        state = read_weights(self.root / entry.file, entry.sha256, network)
+        path = inside_pack(self.root, entry.file)
+        state = read_weights(path, entry.sha256, network)
         network.load_state_dict(state, strict=True)
         return network.eval()
+
+
+def inside_pack(root: Path, name: str) -> Path:
+    """``root/name``, refused if it resolves outside ``root`` (a symlink planted in a
+    downloaded pack could otherwise make stylecast read any file the user can)."""
+    path = root / name
+    resolved, base = path.resolve(), root.resolve()
+    if not resolved.is_relative_to(base):
+        raise PackError(f"{path} points outside its pack (to {resolved}); a pack's files "
+                        "must live in the pack folder: remove the link and reinstall the pack")
+    return path
 
 
 def sha256_of(path: Path) -> str:
@@ -104,12 +117,12 @@ def read_weights(path: Path, expected_sha256: str, network: StyleNetwork) -> dic
     if actual != expected_sha256:
         raise PackError(f"{path} fails its checksum: sha256 {actual[:16]}..., manifest says "
                         f"{expected_sha256[:16]}...; the file is corrupt or was tampered with")
-    from safetensors import SafetensorsError
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
         state = load_file(str(path))
-    except (SafetensorsError, OSError, ValueError) as exc:
+    except (SafetensorError, OSError, ValueError) as exc:
         raise PackError(f"{path} is not a valid safetensors file: {exc}") from exc
     expected = network.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -163,10 +176,22 @@ def load_pack(root: Path) -> StylePack:
     """Read and validate ``root/manifest.toml``; raises PackError with the reason."""
     path = root / MANIFEST
     try:
-        manifest = tomllib.loads(path.read_text(encoding="utf-8"))
+        path = inside_pack(root, MANIFEST)
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_MANIFEST_BYTES + 1)
     except FileNotFoundError as exc:
         raise PackError(f"{root} has no {MANIFEST}; it is not a style pack") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise PackError(f"{path} cannot be read ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise PackError(f"{path} is over {MAX_MANIFEST_BYTES} bytes; a manifest is a few kB, "
+                        "so this is not a style pack")
+    try:
+        manifest = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PackError(f"{path} is not UTF-8 text (byte {exc.start}); save the manifest "
+                        "as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
         raise PackError(f"{path} is not valid TOML: {exc}") from exc
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
