@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How the network runs: which size, runtime, precision, threads, processing size."""
+    """How the network runs: which size, runtime, precision, threads, processing size,
+    and whether the temporal cache steadies the video."""
 
     network: str = "auto"
     runtime: str = "auto"
@@ -32,6 +33,8 @@ class EngineOptions:
     strength: float = 1.0
     preserve_colour: float = 0.0
     blend: dict[str, float] = field(default_factory=dict)
+    # Off by default until the cache meets its cost goal (docs/TEMPORAL.md).
+    temporal: bool = False
 
 
 def choose_network(pack: StylePack, requested: str, runtime: str) -> str:
@@ -77,7 +80,7 @@ def build_stylizer(
     runtime = open_runtime_for(pack, options)
     mixer = StyleMixer([s.name for s in pack.styles], weights)
     stylizer = Stylizer(runtime, mixer, process_size=options.process_size,
-                        upsample=options.upsample)
+                        upsample=options.upsample, temporal=options.temporal)
     stylizer.strength = options.strength
     stylizer.preserve_colour = options.preserve_colour
     return stylizer, pack

@@ -42,6 +42,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-model", action="store_true", help="only the end-to-end runs")
     p.add_argument("--skip-pipeline", action="store_true", help="only the model-only runs")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    t = p.add_argument_group("temporal cache (--temporal runs only this; see docs/TEMPORAL.md)")
+    t.add_argument("--temporal", action="store_true",
+                   help="warping error, ms per frame and ghosting with and without the "
+                   "temporal cache, on synthetic sequences with exact motion and on the real "
+                   "clips under --clips that are present")
+    t.add_argument("--temporal-runtime", default="openvino", help="runtime to run it on (f32)")
+    t.add_argument("--temporal-size", default="640x360", help="network input size")
+    t.add_argument("--temporal-frames", type=int, default=24, help="frames per sequence")
+    t.add_argument("--noise", type=float, default=4.0,
+                   help="camera noise added to synthetic frames (levels, 0..255)")
+    t.add_argument("--clips", type=Path, default=Path("../shared/data/video"),
+                   help="folder with the optional real clips (skipped when absent)")
+    t.add_argument("--strip", type=Path, default=None,
+                   help="write a PNG strip of 6 frames: input, per-frame, cached")
+    t.add_argument("--strip-clip", default="synthetic object", help="sequence for the strip")
     p.add_argument("--write", type=Path, default=None,
                    help="prepend the results as markdown to this file (docs/BENCHMARKS.md)")
     p.set_defaults(handler=bench)
@@ -101,6 +116,38 @@ def _ratios(model: list[dict], pipeline: list[dict]) -> dict[str, float]:
     return ratios
 
 
+def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from stylecast.bench.machine import describe
+    from stylecast.bench.temporal import markdown, run_temporal_bench
+    from stylecast.frames import parse_size
+    from stylecast.runtime import open_runtime
+
+    network = pack.load_network("lite")
+    runtime = open_runtime(args.temporal_runtime, network=network, precision="f32",
+                           threads=args.threads)
+    names = [s.name for s in pack.styles]
+    style = np.zeros(len(names), np.float32)
+    style[names.index(args.style) if args.style else 0] = 1.0
+    try:
+        rows = run_temporal_bench(
+            runtime, style, parse_size(args.temporal_size), args.temporal_frames, args.noise,
+            args.clips, args.strip, args.strip_clip)
+    finally:
+        runtime.close()
+    info, machine = runtime.info, describe()
+    header = (f"## Temporal cache, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n\n"
+              f"`stylecast {shlex.join(sys.argv[1:])}` on {machine.get('cpu')} "
+              f"({machine.get('cores')} cores); {pack.name}/lite, "
+              f"style {names[int(style.argmax())]}, {info.name} {info.precision}\n\n")
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+    else:
+        print(header + markdown(rows))
+    return 0
+
+
 def bench(args: argparse.Namespace) -> int:
     from stylecast.bench.machine import describe
     from stylecast.bench.report import markdown
@@ -108,6 +155,8 @@ def bench(args: argparse.Namespace) -> int:
 
     catalog = StyleCatalog.discover()
     pack = catalog.pack_of(args.style or catalog.default_style())
+    if args.temporal:
+        return _temporal(args, pack)
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     model = [] if args.skip_model else _model_rows(args, pack, sizes)
     pipeline = [] if args.skip_pipeline else _pipeline_rows(args)

@@ -16,9 +16,14 @@ from stylecast.pipeline import Pipeline
 from stylecast.stats import status_line
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from stylecast.control.controller import LiveController
     from stylecast.control.obs_bridge import ObsBridge
     from stylecast.control.server import ControlServer
+    from stylecast.model.pack import StylePack
+    from stylecast.runtime.base import Runtime
+    from stylecast.stylizer import Stylizer
 
 INPUT_HELP = (
     "what to stylize: 'test' (built-in animated test pattern, needs nothing), a video file, "
@@ -63,6 +68,12 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    help="run the network at this size and upsample (edge-aware) to the "
                    "output size; e.g. 640x360 for 720p output on a laptop CPU")
     g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
+    g.add_argument("--temporal", dest="temporal", action="store_true", default=False,
+                   help="reuse motion-compensated features of earlier frames (steadier video, "
+                   "~30%% more time per frame today; see docs/TEMPORAL.md)")
+    g.add_argument("--no-temporal", dest="temporal", action="store_false",
+                   help="stylize every frame on its own (the default until the temporal "
+                   "cache meets its cost goal)")
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:
@@ -76,7 +87,8 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
     return EngineOptions(
         network=args.network, runtime=args.runtime, precision=args.precision,
         threads=args.threads, process_size=args.process_size, upsample=args.upsample,
-        strength=args.strength, preserve_colour=args.preserve_colour, blend=blend)
+        strength=args.strength, preserve_colour=args.preserve_colour, blend=blend,
+        temporal=args.temporal)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -95,6 +107,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--fps", type=float, default=30.0, help="capture / output frame rate")
     run.add_argument("--loop", action="store_true", help="restart a video file at its end")
     add_engine_args(run)
+    rel = run.add_argument_group("faults (see docs/RELIABILITY.md)")
+    rel.add_argument("--no-signal", choices=("auto", "hold", "card"), default="auto",
+                     help="what the outputs show while the source is silent (a camera "
+                     "unplugged, a stream paused): auto holds the last frame for ~1 s, then "
+                     "a 'no signal' card; the source reconnects meanwhile")
+    rel.add_argument("--fallback-runtime", default=None, metavar="RUNTIME",
+                     help="switch to this runtime (e.g. torch) if the runtime fails while "
+                     "running (out of memory ...); default: stop with an error")
     out = run.add_argument_group("outputs (any combination; default --vcam)")
     out.add_argument("--vcam", nargs="?", const="auto", default=None, metavar="DEVICE",
                      help="send to a virtual camera (optionally a device such as /dev/video10)")
@@ -219,15 +239,33 @@ def _start_obs(obs: ObsConfig, controller: LiveController, sinks: list[Sink]) ->
 
 
 def run_live(args: argparse.Namespace) -> int:
-    from stylecast.capture import open_source
+    from stylecast.cli_signals import interrupt_on_signals
 
+    with interrupt_on_signals():  # SIGTERM stops like Ctrl-C: recordings stay playable
+        return _run_live(args)
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    from stylecast.capture.reconnect import open_live_source
+
+    if not args.no_control:  # refuse an unsafe bind before opening anything
+        from stylecast.control.access import check_bind
+
+        check_bind(args.control_host, _control_token(args))
     stylizer, _pack = build_stylizer(args.style, engine_options(args))
     obs = _obs_config(args)
-    source = open_source(args.input, size=args.size, fps=args.fps, loop=args.loop, live=True)
+    source = open_live_source(args.input, size=args.size, fps=args.fps, loop=args.loop)
     sinks = live_sinks(args, obs)
-    pipeline = Pipeline(source, stylizer, sinks, live=True)
-    stylizer.runtime.warmup(*_process_dims(stylizer, args.size))
-    pipeline.start()
+    pipeline = Pipeline(source, stylizer, sinks, live=True, no_signal=args.no_signal,
+                        fallback=_fallback_opener(args, _pack, stylizer))
+    stylizer.warmup(*_process_dims(stylizer, args.size))
+    try:
+        pipeline.start()
+    except BaseException:  # e.g. Ctrl-C mid-start: finish what start() opened
+        source.close()
+        for sink in sinks:
+            sink.close()
+        raise
     print(f"stylecast: {source.description} -> {', '.join(pipeline.active_sinks)} "
           f"[{stylizer.runtime.info.name} {stylizer.runtime.info.precision}]", file=sys.stderr)
     server = bridge = None
@@ -264,12 +302,35 @@ def run_live(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_control(args: argparse.Namespace, controller: LiveController) -> ControlServer:
+def _control_token(args: argparse.Namespace) -> str | None:
     import os
 
+    return args.control_token or os.environ.get("STYLECAST_CONTROL_TOKEN") or None
+
+
+def _fallback_opener(args: argparse.Namespace, pack: StylePack,
+                     stylizer: Stylizer) -> Callable[[], Runtime] | None:
+    """What opens ``--fallback-runtime`` if the runtime fails mid-run (None: no fallback)."""
+    if not args.fallback_runtime:
+        return None
+    from dataclasses import replace
+
+    from stylecast.app import open_runtime_for
+
+    options = replace(engine_options(args), runtime=args.fallback_runtime)
+
+    def open_fallback() -> Runtime:
+        runtime = open_runtime_for(pack, options)
+        runtime.warmup(*_process_dims(stylizer, args.size))
+        return runtime
+
+    return open_fallback
+
+
+def _start_control(args: argparse.Namespace, controller: LiveController) -> ControlServer:
     from stylecast.control.server import ControlServer
 
-    token = args.control_token or os.environ.get("STYLECAST_CONTROL_TOKEN") or None
+    token = _control_token(args)
     server = ControlServer(controller, host=args.control_host,
                            port=args.control_port, token=token)
     server.start()

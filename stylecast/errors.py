@@ -35,6 +35,10 @@ class SinkError(StylecastError):
     """An output (virtual camera, recording, stream) failed."""
 
 
+class RuntimeFailed(StylecastError):
+    """The inference runtime raised while stylizing (out of memory, a driver fault)."""
+
+
 class StreamError(SinkError):
     """A network stream output failed."""
 

@@ -5,6 +5,12 @@ worth showing, and latency must never grow); offline sources block instead, so a
 never drops a frame. Each sink runs on its own thread behind its own queue, so a slow or
 blocking sink (a virtual camera pacing itself, a stream waiting for a client) cannot stall
 the others; a sink that fails is reported once and disabled.
+
+A live pipeline survives its source going quiet: a watch thread notices when no frame has
+arrived for LOST_AFTER_S, emits ``capture_lost`` and feeds the sinks held or "no signal"
+frames at the source's rate until frames flow again (``capture_restored``). A runtime that
+raises while stylizing is replaced by the fallback runtime when one is configured, else the
+pipeline stops with a RuntimeFailed error: it never hangs.
 """
 
 from __future__ import annotations
@@ -17,16 +23,19 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from stylecast.capture.base import Source
-from stylecast.errors import SinkError, StylecastError
+from stylecast.errors import RuntimeFailed, SinkError, StylecastError
 from stylecast.frames import Frame
 from stylecast.outputs.base import Sink
 from stylecast.queues import Closed, FrameQueue
+from stylecast.runtime.base import Runtime
+from stylecast.signal_loss import Filler, NoSignal, is_fill
 from stylecast.stats import RollingStats
 from stylecast.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[dict], None]
+LOST_AFTER_S = 0.5  # no frame for this long (or 3 frame times, if longer) = capture lost
 
 
 class State(enum.Enum):
@@ -66,7 +75,8 @@ class SinkWorker:
                 self.failed.set()
                 self.on_failure(self.sink, exc)
                 continue
-            self.stats.delivered(frame.t_capture, self.sink.name)
+            if not is_fill(frame):  # a fill frame's latency means nothing
+                self.stats.delivered(frame.t_capture, self.sink.name)
 
     def offer(self, frame: Frame) -> None:
         if self.failed.is_set():
@@ -84,11 +94,16 @@ class Pipeline:
     ``stop()`` is called; ``stop()`` is idempotent, prompt, and closes every sink so
     recordings are playable. ``live`` defaults to the source's own ``live`` attribute;
     ``max_frames`` ends the run after that many captured frames (endless sources).
+    ``no_signal`` says what live outputs show while the source is silent (a NoSignal
+    value); ``fallback`` opens the runtime to switch to if the runtime fails while
+    stylizing (it is called at most once, on the stylize thread).
     """
 
     def __init__(
         self, source: Source, stylizer: Stylizer, sinks: list[Sink], *,
         live: bool | None = None, queue_size: int = 2, max_frames: int | None = None,
+        no_signal: NoSignal | str = NoSignal.AUTO,
+        fallback: Callable[[], Runtime] | None = None,
     ) -> None:
         self.source = source
         self.stylizer = stylizer
@@ -109,6 +124,10 @@ class Pipeline:
         self.error: BaseException | None = None
         self.frames_in = 0
         self.max_frames = max_frames
+        self.no_signal = NoSignal(no_signal)
+        self._fallback = fallback
+        self._last_capture = time.monotonic()  # written by the capture thread only
+        self._lost = threading.Event()
         self.stylizer.stage_callback = self.stats.stage
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -152,6 +171,11 @@ class Pipeline:
             threading.Thread(target=self._capture_loop, name="capture", daemon=True),
             threading.Thread(target=self._stylize_loop, name="stylize", daemon=True),
         ]
+        if self.live and self._workers:
+            self._threads.append(threading.Thread(
+                target=self._watch_loop, args=(fps, (width, height)), name="watch",
+                daemon=True))
+        self._last_capture = time.monotonic()
         for worker in self._workers:
             worker.thread.start()
         for thread in self._threads:
@@ -197,6 +221,11 @@ class Pipeline:
                 if self.state is not State.RUNNING:
                     break
                 self.frames_in += 1
+                self._last_capture = time.monotonic()
+                if self._lost.is_set():
+                    self._lost.clear()
+                    log.info("capture restored: %s", self.source.description)
+                    self._emit({"type": "capture_restored"})
                 self._queue.put(frame)
                 self.stats.set_drops("capture", self._queue.dropped)
                 if self.max_frames is not None and self.frames_in >= self.max_frames:
@@ -212,7 +241,13 @@ class Pipeline:
     def _stylize_loop(self) -> None:
         try:
             while (frame := self._queue.get()) is not None:
-                out = self._stylize(frame)
+                try:
+                    out = self._stylize(frame)
+                except StylecastError:
+                    raise
+                except Exception as exc:  # thread boundary: any runtime failure (OOM ...)
+                    self._runtime_failed(exc)
+                    continue
                 with self._latest_lock:
                     self._latest = out
                 self.stats.produced()
@@ -241,6 +276,51 @@ class Pipeline:
         out.stamp("stylized")
         return out
 
+    def _runtime_failed(self, exc: Exception) -> None:
+        """Switch to the fallback runtime, or raise RuntimeFailed to stop the pipeline
+        (``_stylize_loop`` then emits the error event and stops)."""
+        name = self.stylizer.runtime.info.name
+        reason = (str(exc).splitlines() or [""])[0][:200]
+        what = f"runtime {name} failed while stylizing ({type(exc).__name__}: {reason})"
+        fallback, self._fallback = self._fallback, None
+        if fallback is None:
+            raise RuntimeFailed(f"{what}; stopped. Try --fallback-runtime torch, a smaller "
+                                "--process-size, or --runtime torch") from exc
+        try:
+            runtime = fallback()
+        except StylecastError as open_exc:
+            raise RuntimeFailed(f"{what}; the fallback runtime did not open: "
+                                f"{open_exc}") from exc
+        self.stylizer.replace_runtime(runtime)
+        log.error("%s; switched to %s", what, runtime.info.name)
+        self._emit({"type": "error", "error": what, "runtime": name,
+                    "fallback": runtime.info.name})
+
+    def _watch_loop(self, fps: Fraction, size: tuple[int, int]) -> None:
+        """Feed the sinks fill frames at ``fps`` while the source is silent."""
+        period = 1 / float(fps)
+        lost_after = max(LOST_AFTER_S, 3 * period)
+        filler = Filler(self.no_signal, size)
+        lost_at = 0.0
+        while self.state is State.RUNNING and not self._done.wait(period):
+            silent = time.monotonic() - self._last_capture
+            if silent < lost_after:
+                continue
+            if not self._lost.is_set():
+                lost_at = time.monotonic()
+                self._lost.set()
+                log.warning("capture lost: no frame from %s for %.1f s; showing %s",
+                            self.source.description, silent, self.no_signal.value)
+                self._emit({"type": "capture_lost"})
+            fill = filler.frame(self.latest(), time.monotonic() - lost_at)
+            for worker in self._workers:
+                worker.offer(fill)
+
+    @property
+    def capture_lost(self) -> bool:
+        """True while the source is silent and the outputs show fill frames."""
+        return self._lost.is_set()
+
     # -- sinks, listeners, controls ----------------------------------------------------
     def _sink_failed(self, sink: Sink, exc: BaseException) -> None:
         message = f"output {sink.name} failed and was disabled: {exc}"
@@ -268,6 +348,13 @@ class Pipeline:
         """The most recent stylized frame, or None before the first."""
         with self._latest_lock:
             return self._latest
+
+    def queue_lengths(self) -> dict[str, int]:
+        """Frames waiting now: before the stylizer and before each sink (soak checks)."""
+        lengths = {"stylize": len(self._queue)}
+        for worker in self._workers:
+            lengths[f"sink-{worker.sink.name}"] = len(worker.queue)
+        return lengths
 
     @property
     def active_sinks(self) -> list[str]:

@@ -7,9 +7,11 @@ camera frame, so edges stay crisp at a fraction of the network cost.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -18,6 +20,11 @@ from stylecast.errors import ConfigError
 from stylecast.frames import Frame
 from stylecast.mixer import StyleMixer
 from stylecast.runtime.base import Runtime
+
+if TYPE_CHECKING:
+    from stylecast.temporal.cache import TemporalCache
+
+log = logging.getLogger(__name__)
 
 UPSAMPLE_MODES = ("guided", "bilinear")
 
@@ -47,11 +54,14 @@ class Stylizer:
             down to a multiple of 4).
         upsample: "guided" (edge-aware) or "bilinear", used when the processing size is
             below the frame size.
+        temporal: use the temporal feature cache (steady video; see stylecast.temporal)
+            when the runtime supports it.
     """
 
     def __init__(
         self, runtime: Runtime, mixer: StyleMixer, *,
         process_size: tuple[int, int] | None = None, upsample: str = "guided",
+        temporal: bool = False,
     ) -> None:
         if upsample not in UPSAMPLE_MODES:
             raise ConfigError(f"--upsample must be one of {UPSAMPLE_MODES}")
@@ -70,6 +80,74 @@ class Stylizer:
         # page): inference requests and OpenVINO infer requests are not re-entrant.
         self._infer_lock = threading.Lock()
         self.stage_callback: Callable[[str, float], None] | None = None
+        self._temporal = False
+        self._cache: TemporalCache | None = None
+        self.temporal = temporal
+
+    @property
+    def temporal(self) -> bool:
+        """Whether the temporal cache is in use (False when the runtime cannot run it)."""
+        with self._lock:
+            return self._temporal
+
+    @temporal.setter
+    def temporal(self, enabled: bool) -> None:
+        if enabled and not getattr(self.runtime, "supports_temporal", False):
+            # Not an error: the cache is on by default and some runtimes lack it.
+            log.warning("the %s runtime cannot run the temporal cache; frames are stylized "
+                        "independently", self.runtime.name)
+            enabled = False
+        with self._lock:
+            # A fresh cache on every switch-on: history from before a pause is stale.
+            self._temporal = bool(enabled)
+            self._cache_reset = True
+
+    def temporal_stats(self) -> dict[str, float] | None:
+        """The cache's counters (frames, static_frames, resets, overhead), or None if unused."""
+        cache = self._cache
+        return None if cache is None else cache.stats.as_dict()
+
+    def replace_runtime(self, runtime: Runtime) -> None:
+        """Switch to another opened runtime (the pipeline's fallback after a failure); the
+        temporal cache starts afresh on it, or stays off if that runtime cannot run it."""
+        with self._infer_lock:
+            self.runtime = runtime
+            self._cache = None  # it holds the old runtime
+        self.temporal = self.temporal
+
+    def warmup(self, width: int, height: int) -> None:
+        """Compile for this processing size before the first live frame, the temporal graph
+        too when the cache is on (its first use exports it: seconds, once per network)."""
+        self.runtime.warmup(width, height)
+        if not self.temporal:
+            return
+        from stylecast.temporal.graph import stats_channels
+        from stylecast.temporal.state import TemporalInputs
+
+        network = self.runtime.network
+        state = TemporalInputs.empty(network.spec.channels, stats_channels(network),
+                                     height // 4, width // 4)
+        style = np.zeros(network.spec.num_styles, dtype=np.float32)
+        style[0] = 1.0
+        with self._infer_lock:
+            self.runtime.infer_temporal(np.zeros((height, width, 3), np.uint8), style, 1.0,
+                                        0.0, state)
+
+    def _run_network(self, small: np.ndarray, strength: float, preserve: float) -> np.ndarray:
+        with self._lock:
+            temporal, reset = self._temporal, self._cache_reset
+            self._cache_reset = False
+        vector = self.mixer.vector()
+        with self._infer_lock:
+            if not temporal:
+                return self.runtime.infer(small, vector, strength, preserve)
+            if self._cache is None:
+                from stylecast.temporal.cache import TemporalCache
+
+                self._cache = TemporalCache(self.runtime)
+            elif reset:
+                self._cache.reset()
+            return self._cache.stylize(small, vector, strength, preserve)
 
     @property
     def strength(self) -> float:
@@ -104,9 +182,7 @@ class Stylizer:
         with self._lock:
             strength, preserve = self._strength, self._preserve
         t0 = time.perf_counter()
-        with self._infer_lock:
-            styled = self.runtime.infer(np.ascontiguousarray(small), self.mixer.vector(),
-                                        strength, preserve)
+        styled = self._run_network(np.ascontiguousarray(small), strength, preserve)
         self._report("model", time.perf_counter() - t0)
         if (pw, ph) == (width, height):
             return styled

@@ -57,7 +57,9 @@ class BrokenSink(CollectSink):
 def make_stylizer(runtime_cls: type[TorchRuntime] = TorchRuntime) -> Stylizer:
     runtime = runtime_cls(network=make_network())
     runtime.open()
-    return Stylizer(runtime, StyleMixer(list(STYLE_NAMES), {"alpha": 1.0}))
+    # Per-frame stylization: these tests compare frames with runtime.infer exactly and slow
+    # down infer itself (the temporal cache has its own tests in tests/temporal).
+    return Stylizer(runtime, StyleMixer(list(STYLE_NAMES), {"alpha": 1.0}), temporal=False)
 
 
 def test_live_drop_policy_keeps_latency_bounded_under_a_slow_stylizer() -> None:

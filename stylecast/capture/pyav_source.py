@@ -277,17 +277,20 @@ class PyAVSource(Source):
             self._fps = stream_rate(stream) or DEFAULT_FPS
         self._segment_start = True
         decoded = container.decode(stream)
-        produced = bad = 0
+        produced = bad = damaged = 0
         while not self._stop.is_set():
             try:
                 vframe = next(decoded)
             except StopIteration:
+                if damaged:
+                    self._check_complete(stream, produced)
                 return produced, "end of input"
             except _TIMED_OUT:
                 read_s = self._plan.timeout[1] if self._plan.timeout else 0
                 return produced, f"no data for {read_s:g} s"
             except av.error.InvalidDataError as exc:
                 bad += 1
+                damaged += 1
                 if bad > MAX_BAD_PACKETS:
                     raise CaptureError(f"{self.description} is corrupt ({_reason(exc)}, "
                                        f"{bad} bad packets in a row): {self._hint}") from exc
@@ -296,6 +299,8 @@ class PyAVSource(Source):
             except (av.error.FFmpegError, OSError) as exc:
                 if self._at_end is AtEnd.RECONNECT:  # e.g. connection reset: reconnect
                     return produced, f"read failed ({_reason(exc)})"
+                if isinstance(exc, EOFError):
+                    self._check_complete(stream, produced)
                 raise CaptureError(f"{self.description} failed while reading "
                                    f"({_reason(exc)}): {self._hint}") from exc
             bad = 0
@@ -304,6 +309,16 @@ class PyAVSource(Source):
             if not self._queue.put(self._to_frame(vframe, stream), self._stop):
                 break
         return produced, "closed"
+
+    def _check_complete(self, stream: VideoStream, produced: int) -> None:
+        """Raise CaptureError for a damaged input that also ended early (a truncated
+        file): playing two frames and stopping quietly would look like success."""
+        expected = stream.frames
+        if self._at_end is AtEnd.RECONNECT or not expected or produced >= expected:
+            return
+        raise CaptureError(f"{self.description} is truncated or damaged: it ended after "
+                           f"{produced} of the {expected} frames its header lists; "
+                           "re-download or re-encode it")
 
     def _again(self, produced: int, why: str) -> bool:
         """After a segment ended: True to open the input again."""

@@ -119,9 +119,15 @@ class LiveController:
         return self.stats()
 
     def set_temporal(self, enabled: bool) -> dict[str, Any]:
-        if enabled:
-            raise ConfigError("the temporal cache is not available in this build yet; "
-                              "frames are stylized independently")
+        """Turn the temporal cache on or off; ``temporal`` in the result is what is in use.
+
+        Raises:
+            ConfigError: turning it on while the runtime cannot run it.
+        """
+        self.stylizer.temporal = enabled
+        if enabled and not self.stylizer.temporal:
+            raise ConfigError(f"the {self.stylizer.runtime.name} runtime cannot run the "
+                              "temporal cache; restart with --runtime openvino or torch")
         return self.stats()
 
     def pause(self) -> dict[str, Any]:
@@ -180,6 +186,8 @@ class LiveController:
             "drops": snap["drops"], "frames": snap["frames"],
             "style": self.stylizer.mixer.dominant(), "styles": self.stylizer.mixer.weights(),
             "strength": self.stylizer.strength, "preserve_colour": self.stylizer.preserve_colour,
-            "temporal": False, "paused": self.pipeline.paused,
+            "temporal": self.stylizer.temporal, "paused": self.pipeline.paused,
+            # frames, static_frames (network skipped), resets (scene cuts), overhead_ms
+            "temporal_stats": self.stylizer.temporal_stats() or {},
             "stage_ms": snap["stage_ms"], "outputs": self.pipeline.active_sinks,
         }

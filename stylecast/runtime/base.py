@@ -11,6 +11,7 @@ import numpy as np
 
 from stylecast.errors import BackendUnavailable, ConfigError
 from stylecast.model.network import StyleNetwork
+from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 #: Precision names a user may ask for; "auto" lets the runtime pick its fastest exact-enough one.
 PRECISIONS = ("auto", "f32", "f16", "bf16")
@@ -94,6 +95,8 @@ class Runtime(abc.ABC):
     device_kind: ClassVar[str] = "cpu"
     #: What ``doctor`` suggests when the runtime is unavailable.
     fix_hint: ClassVar[str] = "pip install stylecast"
+    #: Whether ``infer_temporal`` is implemented (the temporal feature cache can run).
+    supports_temporal: ClassVar[bool] = False
 
     def __init__(
         self, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,
@@ -122,6 +125,33 @@ class Runtime(abc.ABC):
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
     ) -> np.ndarray:
         """(H, W, 3) uint8 RGB, H and W multiples of 4; style (S,) float32 -> (H, W, 3) uint8."""
+
+    def infer_temporal(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,
+        state: TemporalInputs,
+    ) -> tuple[np.ndarray, TemporalOutputs]:
+        """Run ``TemporalFrameGraph``: as ``infer``, plus the temporal cache's state.
+
+        Optional: runtimes that override it set ``supports_temporal``. The graph is built on
+        the first call (an ONNX export, seconds, cached on disk); call it from the same
+        thread as ``infer``.
+
+        Args:
+            frame: (H, W, 3) uint8 RGB, H and W multiples of 4.
+            style: (S,) float32.
+            strength: in [0, 1].
+            preserve: in [0, 1].
+            state: arrays at (H/4, W/4), see ``stylecast.temporal.state``.
+
+        Returns:
+            The stylized (H, W, 3) uint8 frame and the state for the next frame.
+
+        Raises:
+            BackendUnavailable: this runtime has no temporal graph.
+        """
+        raise BackendUnavailable(f"the {self.name} runtime cannot run the temporal cache "
+                                 "yet; use --runtime openvino, onnxruntime or torch, or "
+                                 "--no-temporal")
 
     def warmup(self, width: int, height: int) -> None:
         """Run once at this size so the first live frame does not pay for compilation."""

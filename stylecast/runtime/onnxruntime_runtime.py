@@ -19,6 +19,7 @@ from stylecast.runtime.base import (
     resolve_precision,
 )
 from stylecast.runtime.export import export_onnx
+from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 _INSTALL = "pip install onnxruntime"
 _PROVIDER = "CPUExecutionProvider"
@@ -58,9 +59,17 @@ class OnnxRuntimeRuntime(Runtime):
                 asked for.
             EngineBuildError: the graph could not be exported or loaded.
         """
-        ort = _import_onnxruntime()
+        _import_onnxruntime()
         resolve_precision(self.name, self.precision, self.capabilities())
         path = export_onnx(self.network, self.cache_dir)
+        self._session = self._session_for(path)
+        num_styles = self.network.spec.num_styles
+        self._style = np.zeros((1, num_styles), dtype=np.float32)
+        self._strength = np.zeros(1, dtype=np.float32)
+        self._preserve = np.zeros(1, dtype=np.float32)
+
+    def _session_for(self, path: Any) -> Any:
+        ort = _import_onnxruntime()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -71,14 +80,10 @@ class OnnxRuntimeRuntime(Runtime):
         load_errors = (RuntimeError, state.Fail, state.InvalidGraph, state.InvalidProtobuf,
                        state.NoSuchFile, state.RuntimeException)
         try:
-            self._session = ort.InferenceSession(str(path), options, providers=[_PROVIDER])
+            return ort.InferenceSession(str(path), options, providers=[_PROVIDER])
         except load_errors as exc:
             raise EngineBuildError(f"onnxruntime could not load {path}: {exc}; delete the file "
                                    "to have it exported again") from exc
-        num_styles = self.network.spec.num_styles
-        self._style = np.zeros((1, num_styles), dtype=np.float32)
-        self._strength = np.zeros(1, dtype=np.float32)
-        self._preserve = np.zeros(1, dtype=np.float32)
 
     def infer(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
@@ -97,9 +102,37 @@ class OnnxRuntimeRuntime(Runtime):
         }
         return self._session.run(None, feeds)[0][0]
 
+    supports_temporal = True
+    _temporal_session: Any = None
+
+    def infer_temporal(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,
+        state: TemporalInputs,
+    ) -> tuple[np.ndarray, TemporalOutputs]:
+        """``TemporalFrameGraph`` (exported on first use); see ``Runtime.infer_temporal``."""
+        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        if self._temporal_session is None:
+            from stylecast.temporal.export import export_temporal_onnx
+
+            path = export_temporal_onnx(self.network, self.cache_dir)
+            self._temporal_session = self._session_for(path)
+        self._style[0] = style
+        self._strength[0] = strength
+        self._preserve[0] = preserve
+        feeds = {
+            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
+            "strength": self._strength, "preserve": self._preserve,
+            "prev_feats": state.prev_feats, "prev_out": state.prev_out, "flow": state.flow,
+            "confidence": state.confidence, "prev_stats": state.prev_stats,
+            "stat_rate": state.stat_rate,
+        }
+        out, features, stats = self._temporal_session.run(None, feeds)
+        return out[0], TemporalOutputs(features=features, stats=stats)
+
     def close(self) -> None:
-        """Drop the session; idempotent."""
+        """Drop the sessions; idempotent."""
         self._session = None
+        self._temporal_session = None
 
     @property
     def info(self) -> RuntimeInfo:

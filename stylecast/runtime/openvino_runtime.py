@@ -26,6 +26,7 @@ from stylecast.runtime.base import (
     resolve_precision,
 )
 from stylecast.runtime.export import export_onnx
+from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 logger = logging.getLogger(__name__)
 
@@ -157,8 +158,75 @@ class OpenVinoRuntime(Runtime):
         result = request.infer(inputs, share_inputs=True)
         return result[0][0]
 
+    supports_temporal = True
+    _temporal_model: Any = None
+
+    def _temporal_request_for(self, height: int, width: int) -> Any:
+        """Compiled temporal graph for one frame size (exported and read on first use)."""
+        if self._temporal_model is None:
+            from stylecast.temporal.export import export_temporal_onnx
+
+            path = export_temporal_onnx(self.network, self.cache_dir)
+            try:
+                self._temporal_model = self._core.read_model(str(path))
+            except RuntimeError as exc:
+                raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; delete the "
+                                       "file to have it exported again") from exc
+            self._temporal_compiled: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        key = (height, width)
+        request = self._temporal_compiled.get(key)
+        if request is not None:
+            self._temporal_compiled.move_to_end(key)
+            return request
+        h, w = height // 4, width // 4
+        channels = self.network.spec.channels
+        try:
+            self._temporal_model.reshape({
+                "frame": [1, height, width, 3], "prev_feats": [1, channels, h, w],
+                "prev_out": [1, height, width, 3], "flow": [1, 2, h, w],
+                "confidence": [1, 2, h, w],
+            })
+            compiled = self._core.compile_model(self._temporal_model, "CPU", self._config())
+        except RuntimeError as exc:
+            raise EngineBuildError(f"OpenVINO could not compile the temporal graph for "
+                                   f"{width}x{height} at {self._precision}: {exc}") from exc
+        in_effect = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        if in_effect != self._precision:
+            raise BackendUnavailable(f"OpenVINO compiled at {in_effect}, not the {self._precision} "
+                                     "asked for; ask for --precision f32")
+        request = compiled.create_infer_request()
+        self._temporal_compiled[key] = request
+        if len(self._temporal_compiled) > _MAX_SIZES:
+            self._temporal_compiled.popitem(last=False)
+        return request
+
+    def infer_temporal(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,
+        state: TemporalInputs,
+    ) -> tuple[np.ndarray, TemporalOutputs]:
+        """``TemporalFrameGraph`` compiled per frame size; see ``Runtime.infer_temporal``.
+
+        Outputs are copies the caller owns (the next call cannot overwrite them).
+        """
+        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        request = self._temporal_request_for(frame.shape[0], frame.shape[1])
+        self._style[0] = style
+        self._strength[0] = strength
+        self._preserve[0] = preserve
+        inputs = {
+            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
+            "strength": self._strength, "preserve": self._preserve,
+            "prev_feats": state.prev_feats, "prev_out": state.prev_out, "flow": state.flow,
+            "confidence": state.confidence, "prev_stats": state.prev_stats,
+            "stat_rate": state.stat_rate,
+        }
+        result = request.infer(inputs, share_inputs=True)
+        return result[0][0], TemporalOutputs(features=result[1], stats=result[2])
+
     def close(self) -> None:
         """Drop compiled models and infer requests; idempotent."""
+        self._temporal_model = None
+        self._temporal_compiled = OrderedDict()
         self._compiled = OrderedDict()
         self._model = None
         self._core = None

@@ -10,6 +10,7 @@ import torch
 from stylecast.errors import BackendUnavailable
 from stylecast.model.graph import FrameGraph
 from stylecast.runtime.base import Capabilities, Runtime, RuntimeInfo, resolve_precision
+from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 
 class TorchRuntime(Runtime):
@@ -38,8 +39,33 @@ class TorchRuntime(Runtime):
             )
         return out[0].numpy()
 
+    supports_temporal = True
+    _temporal: torch.nn.Module | None = None
+
+    def infer_temporal(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,
+        state: TemporalInputs,
+    ) -> tuple[np.ndarray, TemporalOutputs]:
+        """``TemporalFrameGraph`` in eager mode; see ``Runtime.infer_temporal``."""
+        if self._temporal is None:
+            from stylecast.temporal.graph import TemporalFrameGraph
+
+            self._temporal = TemporalFrameGraph(self.network).eval()
+        with torch.inference_mode():
+            out, features, stats = self._temporal(
+                torch.from_numpy(frame)[None], torch.from_numpy(style)[None],
+                torch.tensor([strength], dtype=torch.float32),
+                torch.tensor([preserve], dtype=torch.float32),
+                torch.from_numpy(state.prev_feats), torch.from_numpy(state.prev_out),
+                torch.from_numpy(state.flow),
+                torch.from_numpy(state.confidence), torch.from_numpy(state.prev_stats),
+                torch.from_numpy(state.stat_rate),
+            )
+        return out[0].numpy(), TemporalOutputs(features=features.numpy(), stats=stats.numpy())
+
     def close(self) -> None:
         self._closed = True
+        self._temporal = None
 
     @property
     def info(self) -> RuntimeInfo:

@@ -1,0 +1,239 @@
+"""``stylecast bench --temporal``: flicker, cost and ghosting with and without the cache.
+
+For each sequence the same frames go through per-frame stylization and through the
+temporal cache, interleaved frame by frame (so machine load hits both alike), and we report:
+
+* **warping error** (levels 0..255): mean |O_t - warp(O_{t-1})| over pixels visible in both
+  frames, lower is steadier. Synthetic sequences use their exact flow and disocclusion
+  masks; real clips use a flow stronger than the run-time one (DIS MEDIUM at full processing
+  resolution, versus ULTRAFAST at half) with a forward-backward occlusion mask.
+* **ms per frame** with and without (median), and the cache's overhead outside the network.
+* **ghosting** (levels): in moving regions, mean |cached output - that frame stylized alone|;
+  a trail behind a moving object shows up here (and in ``uncovered`` for synthetic objects).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from stylecast.runtime.base import Runtime
+from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.synthetic import KINDS, make_sequence, texture, warping_error
+
+#: Real clips looked for under the clip root (each optional).
+CLIPS = ("davis2016_480p/blackswan", "davis2016_480p/breakdance", "davis2016_480p/car-roundabout",
+         "davis2016_480p/kite-surf", "sintel_mountain_2", "big_buck_bunny_480p_30s.mp4")
+
+
+@dataclass
+class TemporalRow:
+    """One sequence's numbers; errors and ghosting in levels (0..255), times in ms."""
+
+    sequence: str
+    flow: str
+    frames: int
+    size: str
+    error_per_frame: float
+    error_cached: float
+    ms_per_frame: float
+    ms_cached: float
+    overhead_ms: float
+    ghost_moving: float
+    ghost_uncovered: float | None
+    trail_uncovered: float | None
+    static_frames: int
+    resets: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class Clip:
+    name: str
+    flow: str
+    frames: list[np.ndarray]
+    flows: list[np.ndarray]
+    valid: list[np.ndarray]
+    uncovered: list[np.ndarray] | None = None
+
+
+def _interleaved(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray):  # type: ignore[no-untyped-def]
+    cache = TemporalCache(runtime)
+    per_frame, cached, t_plain, t_cached = [], [], [], []
+    for frame in frames:
+        t0 = time.perf_counter()
+        per_frame.append(runtime.infer(frame, style, 1.0, 0.0))
+        t1 = time.perf_counter()
+        cached.append(cache.stylize(frame, style, 1.0, 0.0).copy())
+        t2 = time.perf_counter()
+        t_plain.append(t1 - t0)
+        t_cached.append(t2 - t1)
+    return per_frame, cached, t_plain, t_cached, cache
+
+
+def measure(runtime: Runtime, clip: Clip, style: np.ndarray) -> tuple[TemporalRow, list, list]:  # type: ignore[type-arg]
+    """Run ``clip`` both ways; returns the row and both output lists (for the strip)."""
+    per_frame, cached, t_plain, t_cached, cache = _interleaved(runtime, clip.frames, style)
+    moving_ghost, uncovered_ghost, uncovered_trail = [], [], []
+    for t in range(1, len(clip.frames)):
+        diff = np.abs(cached[t].astype(np.float32) - per_frame[t]).mean(-1)
+        moving = (np.linalg.norm(clip.flows[t - 1], axis=-1) > 0.5) & clip.valid[t - 1]
+        if moving.any():
+            moving_ghost.append(float(diff[moving].mean()))
+        if clip.uncovered is not None and clip.uncovered[t - 1].any():
+            uncovered_ghost.append(float(diff[clip.uncovered[t - 1]].mean()))
+            # What a full trail would score: the last frame's object left in place.
+            trail = np.abs(per_frame[t - 1].astype(np.float32) - per_frame[t]).mean(-1)
+            uncovered_trail.append(float(trail[clip.uncovered[t - 1]].mean()))
+    h, w = clip.frames[0].shape[:2]
+    # Skip the first frame's times: it carries one-off costs (allocation, compilation).
+    row = TemporalRow(
+        sequence=clip.name, flow=clip.flow, frames=len(clip.frames), size=f"{w}x{h}",
+        error_per_frame=round(warping_error(per_frame, clip.flows, clip.valid), 2),
+        error_cached=round(warping_error(cached, clip.flows, clip.valid), 2),
+        ms_per_frame=round(1000 * float(np.median(t_plain[1:])), 2),
+        ms_cached=round(1000 * float(np.median(t_cached[1:])), 2),
+        overhead_ms=round(cache.stats.as_dict()["overhead_ms_per_frame"], 2),
+        ghost_moving=round(float(np.mean(moving_ghost)), 2) if moving_ghost else 0.0,
+        ghost_uncovered=(round(float(np.mean(uncovered_ghost)), 2) if uncovered_ghost
+                         else None),
+        trail_uncovered=(round(float(np.mean(uncovered_trail)), 2) if uncovered_trail
+                         else None),
+        static_frames=cache.stats.static_frames, resets=cache.stats.resets,
+    )
+    return row, per_frame, cached
+
+
+def synthetic_clips(size: tuple[int, int], length: int, noise: float) -> Iterator[Clip]:
+    """Pan, zoom and moving object with exact flow, plus a still scene (static fast path)."""
+    for kind in KINDS:
+        seq = make_sequence(kind, length=length, size=size, noise=noise)
+        uncovered = [~v for v in seq.valid] if kind == "object" else None
+        yield Clip(f"synthetic {kind}", "exact", seq.frames, seq.flows, seq.valid, uncovered)
+    w, h = size
+    still = texture(h, w)
+    rng = np.random.default_rng(5)
+    frames = [np.clip(still + rng.normal(0, noise / 2, still.shape), 0, 255).astype(np.uint8)
+              for _ in range(length)]
+    zeros = [np.zeros((h, w, 2), np.float32)] * (length - 1)
+    ones = [np.ones((h, w), bool)] * (length - 1)
+    yield Clip("synthetic still (camera noise)", "exact", frames, zeros, ones)
+
+
+def reference_flow(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Backward flows (DIS MEDIUM, full resolution) and forward-backward validity masks."""
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    grays = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    flows, valid = [], []
+    for prev, cur in zip(grays, grays[1:], strict=False):
+        backward = dis.calc(cur, prev, None)  # type: ignore[call-overload]
+        forward = dis.calc(prev, cur, None)  # type: ignore[call-overload]
+        h, w = cur.shape
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
+        forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        mismatch = ((backward + forward_at) ** 2).sum(-1)
+        bound = 0.01 * ((backward ** 2).sum(-1) + (forward_at ** 2).sum(-1)) + 0.5
+        inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+        flows.append(backward)
+        valid.append((mismatch <= bound) & inside)
+    return flows, valid
+
+
+# Video files open on titles and fades; start where the picture moves.
+_VIDEO_SKIP = 300
+
+
+def _read_frames(path: Path, size: tuple[int, int], length: int) -> list[np.ndarray]:
+    frames: list[np.ndarray] = []
+    if path.is_dir():
+        for file in sorted(p for p in path.iterdir() if p.suffix in (".png", ".jpg"))[:length]:
+            bgr = cv2.imread(str(file))
+            if bgr is not None:
+                frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    else:
+        import av
+
+        with av.open(str(path)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index < _VIDEO_SKIP:
+                    continue
+                frames.append(frame.to_ndarray(format="rgb24"))
+                if len(frames) >= length:
+                    break
+    return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+
+
+def real_clips(root: Path, size: tuple[int, int], length: int) -> Iterator[Clip]:
+    """The optional real clips under ``root`` that are present, resized to ``size``."""
+    for name in CLIPS:
+        path = root / name
+        if not path.exists():
+            continue
+        frames = _read_frames(path, size, length)
+        if len(frames) < 2:
+            continue
+        flows, valid = reference_flow(frames)
+        yield Clip(name, "DIS medium", frames, flows, valid)
+
+
+def strip(frames: list[np.ndarray], per_frame: list[np.ndarray], cached: list[np.ndarray],
+          path: Path, start: int = 1, count: int = 6) -> None:
+    """Rows: per-frame stylization and with the cache; ``count`` consecutive frames.
+
+    The input frames are not drawn: real clips come from the training data, and the
+    project ships only its own renders.
+    """
+    del frames
+    rows = []
+    for label, images in (("per-frame", per_frame), ("temporal cache", cached)):
+        tiles = [np.ascontiguousarray(images[i]) for i in range(start, start + count)]
+        row = np.concatenate(tiles, axis=1).copy()
+        cv2.putText(row, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+        rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+
+
+def run_temporal_bench(
+    runtime: Runtime, style: np.ndarray, size: tuple[int, int], length: int,
+    noise: float, clip_root: Path | None, strip_path: Path | None, strip_clip: str,
+) -> list[TemporalRow]:
+    """Every synthetic sequence, then the real clips present; optionally writes the strip
+    of the sequence named ``strip_clip``."""
+    rows = []
+    clips = list(synthetic_clips(size, length, noise))
+    if clip_root is not None and clip_root.is_dir():
+        clips += list(real_clips(clip_root, size, length))
+    for clip in clips:
+        row, per_frame, cached = measure(runtime, clip, style)
+        rows.append(row)
+        if strip_path is not None and clip.name == strip_clip and len(clip.frames) >= 7:
+            strip(clip.frames, per_frame, cached, strip_path)
+    return rows
+
+
+def markdown(rows: list[TemporalRow]) -> str:
+    """The rows as one markdown table."""
+    head = ("| sequence | reference flow | frames | size | warping error per-frame | "
+            "warping error cached | ratio | ms per-frame | ms cached | cache overhead ms | "
+            "ghosting (moving) | ghosting (uncovered) / full trail | static frames | resets |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    body = ""
+    for r in rows:
+        ratio = r.error_cached / r.error_per_frame if r.error_per_frame else float("nan")
+        uncovered = ("" if r.ghost_uncovered is None
+                     else f"{r.ghost_uncovered:.2f} / {r.trail_uncovered:.2f}")
+        body += (f"| {r.sequence} | {r.flow} | {r.frames} | {r.size} | {r.error_per_frame:.2f} "
+                 f"| {r.error_cached:.2f} | {ratio:.2f} | {r.ms_per_frame:.1f} | "
+                 f"{r.ms_cached:.1f} | {r.overhead_ms:.2f} | {r.ghost_moving:.2f} | "
+                 f"{uncovered} | {r.static_frames} | {r.resets} |\n")
+    return head + body

@@ -1,0 +1,155 @@
+"""``TemporalFrameGraph``: ``FrameGraph`` plus the temporal cache's state as explicit tensors.
+
+Everything the cache carries between frames enters and leaves as fixed-layout tensors, so an
+ONNX, OpenVINO or TensorRT graph runs it with no Python inside:
+
+========== ============================ =====================================================
+name       shape, dtype                  meaning
+========== ============================ =====================================================
+frame      (1, H, W, 3) uint8            camera frame, RGB; H, W multiples of 4
+style      (1, S) float32                style vector (the mixer's, crossfades included)
+strength   (1,) float32 in [0, 1]        as in FrameGraph
+preserve   (1,) float32 in [0, 1]        as in FrameGraph
+prev_feats (1, C, H/4, W/4) float32      decoder-input features cached from the last frame
+prev_out   (1, H, W, 3) uint8            the last output frame
+flow       (1, 2, H/4, W/4) float32      backward flow in feature pixels (see warp.py)
+confidence (1, 2, H/4, W/4) float32      weight in [0, 1] of the warped history: channel 0
+                                         for the features, channel 1 for the output
+prev_stats (1, 2, K) float32             smoothed mean (row 0) and variance (row 1) of
+                                         every instance norm, K = channels of all norms
+stat_rate  (1,) float32 in [0, 1]        EMA rate for the norm statistics; 1 = this frame's
+========== ============================ =====================================================
+
+Outputs: ``stylized`` (1, H, W, 3) uint8, ``features`` (1, C, H/4, W/4) float32 (the blended
+features, cached for the next frame) and ``stats`` (1, 2, K) float32.
+
+Why an output blend too: the lite decoder ends in a PixelShuffle, so each feature cell owns a
+4x4 block of pixels; warping features by a fraction of a cell cannot move those blocks by a
+fraction, and a 3-pixel pan still shimmers. Blending the warped last output (the same
+warp-and-blend, on 3 channels at full resolution with the flow scaled by 4) removes that
+shimmer; the feature blend keeps the content itself steady, so the output blend can be light.
+
+Instance-norm statistics computed per frame flicker with sensor noise and small motion;
+smoothing them as an EMA, carried as one tensor, removes that global shimmer.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from stylecast.model.controls import apply_controls
+from stylecast.model.network import ConditionalInstanceNorm, StyleNetwork
+from stylecast.temporal.warp import warp_blend
+
+INPUT_NAMES = ("frame", "style", "strength", "preserve", "prev_feats", "prev_out", "flow",
+               "confidence", "prev_stats", "stat_rate")
+OUTPUT_NAMES = ("stylized", "features", "stats")
+
+
+class _StatsTape:
+    """Trace-time plumbing that hands each norm layer its slice of ``prev_stats``.
+
+    It holds tensors only for the duration of one forward call, in a fixed layer order, so
+    the traced graph has fixed slices and no Python state.
+    """
+
+    def __init__(self) -> None:
+        self.prev: torch.Tensor | None = None
+        self.rate: torch.Tensor | None = None
+        self.offset = 0
+        self.out: list[torch.Tensor] = []
+
+
+class SmoothedInstanceNorm(nn.Module):
+    """A ConditionalInstanceNorm whose mean and variance are an EMA taken from the tape."""
+
+    def __init__(self, norm: ConditionalInstanceNorm, tape: _StatsTape) -> None:
+        super().__init__()
+        self.eps = norm.eps
+        # The same Parameter objects: no copy of the style tables.
+        self.scale = norm.scale
+        self.shift = norm.shift
+        self._tape = tape
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        tape, channels = self._tape, x.shape[1]
+        mean = x.mean(dim=(2, 3))
+        var = (x - mean[:, :, None, None]).pow(2).mean(dim=(2, 3))
+        if tape.prev is not None and tape.rate is not None:
+            start = tape.offset
+            prev_mean = tape.prev[:, 0, start:start + channels]
+            prev_var = tape.prev[:, 1, start:start + channels]
+            rate = tape.rate.reshape(-1, 1)
+            mean = prev_mean + rate * (mean - prev_mean)
+            var = prev_var + rate * (var - prev_var)
+        tape.offset += channels
+        tape.out.append(torch.stack((mean, var), dim=1))
+        normed = (x - mean[:, :, None, None]) * torch.rsqrt(var[:, :, None, None] + self.eps)
+        gamma = (style @ self.scale)[:, :, None, None]
+        beta = (style @ self.shift)[:, :, None, None]
+        return normed * gamma + beta
+
+
+def stats_channels(network: StyleNetwork) -> int:
+    """K: total channels over every conditional norm of ``network`` (length of a stats row)."""
+    return sum(m.scale.shape[1] for m in network.modules()
+               if isinstance(m, ConditionalInstanceNorm))
+
+
+def _smoothed_copy(network: StyleNetwork, tape: _StatsTape) -> StyleNetwork:
+    clone = copy.deepcopy(network)
+    for module in list(clone.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, ConditionalInstanceNorm):
+                setattr(module, name, SmoothedInstanceNorm(child, tape))
+    return clone
+
+
+class TemporalFrameGraph(nn.Module):
+    """The frame graph with the temporal state in and out (layout in the module docstring).
+
+    Args:
+        network: the network; with ``smooth_stats`` a copy is held whose norms read smoothed
+            statistics (build a new graph after changing the network's weights).
+        smooth_stats: smooth the norm statistics in-graph. Without it the norms keep their
+            per-frame form (which OpenVINO fuses into one MVN op) and ``stats`` passes
+            ``prev_stats`` through unchanged, so the I/O layout stays the same.
+    """
+
+    def __init__(self, network: StyleNetwork, smooth_stats: bool = True) -> None:
+        super().__init__()
+        self._tape = _StatsTape()
+        self.smooth_stats = smooth_stats
+        self.network = _smoothed_copy(network, self._tape) if smooth_stats else network
+        self.channels = network.spec.channels
+        self.stats_channels = stats_channels(network)
+
+    def forward(
+        self, frame: torch.Tensor, style: torch.Tensor, strength: torch.Tensor,
+        preserve: torch.Tensor, prev_feats: torch.Tensor, prev_out: torch.Tensor,
+        flow: torch.Tensor, confidence: torch.Tensor, prev_stats: torch.Tensor,
+        stat_rate: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        tape = self._tape
+        tape.prev, tape.rate, tape.offset, tape.out = prev_stats, stat_rate, 0, []
+        try:
+            image = frame.permute(0, 3, 1, 2).float() * (1.0 / 255.0)
+            net = self.network
+            fresh = net.transform(net.encode(image, style), style)
+            features = warp_blend(fresh, prev_feats, flow, confidence[:, 0:1])
+            styled = net.decode(features, style, image)
+            stats = torch.cat(tape.out, dim=2) if self.smooth_stats else prev_stats + 0.0
+        finally:
+            tape.prev, tape.rate, tape.out = None, None, []
+        out = apply_controls(styled, image, strength, preserve)
+        # Full-resolution flow and weight for the output blend: bilinear, flow in pixels.
+        flow_full = F.interpolate(flow, scale_factor=4.0, mode="bilinear") * 4.0
+        weight_full = F.interpolate(confidence[:, 1:2], scale_factor=4.0, mode="bilinear")
+        previous = prev_out.permute(0, 3, 1, 2).float() * (1.0 / 255.0)
+        out = warp_blend(out, previous, flow_full, weight_full)
+        stylized = (out * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1)
+        return stylized, features, stats

@@ -1,0 +1,98 @@
+"""The cache on synthetic video with exactly known motion (tiny random network, noisy input)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from temporal_helpers import ALPHA, BETA, run_both
+
+from stylecast.runtime.pytorch import TorchRuntime
+from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.synthetic import KINDS, make_sequence, texture, warping_error
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cache_more_than_halves_the_warping_error(runtime: TorchRuntime, kind: str) -> None:
+    # Camera noise makes per-frame stylization flicker even where nothing moves.
+    seq = make_sequence(kind, length=8, size=(128, 96), noise=4.0)
+    per_frame, cached, cache = run_both(runtime, seq.frames)
+    before = warping_error(per_frame, seq.flows, seq.valid)
+    after = warping_error(cached, seq.flows, seq.valid)
+    assert after < 0.55 * before, (before, after)
+    assert cache.stats.resets == 0 and cache.stats.static_frames == 0
+
+
+def test_no_trail_where_a_moving_object_uncovers_the_background(runtime: TorchRuntime) -> None:
+    seq = make_sequence("object", length=8, size=(128, 96), noise=0.0)
+    per_frame, cached, _ = run_both(runtime, seq.frames)
+    ghost, trail = [], []
+    for t in range(1, len(seq.frames)):
+        uncovered = ~seq.valid[t - 1]
+        ghost.append(np.abs(cached[t].astype(float) - per_frame[t]).mean(-1)[uncovered].mean())
+        trail.append(np.abs(per_frame[t - 1].astype(float) - per_frame[t]).mean(-1)[uncovered]
+                     .mean())
+    # A trail would leave the old object there: as far from the fresh frame as the last one.
+    assert np.mean(ghost) < 0.3 * np.mean(trail), (ghost, trail)
+
+
+def test_first_frame_is_the_plain_stylization(runtime: TorchRuntime) -> None:
+    frame = make_sequence("pan", length=1, size=(64, 48)).frames[0]
+    out = TemporalCache(runtime).stylize(frame, ALPHA, 0.8, 0.3)
+    assert np.array_equal(out, runtime.infer(frame, ALPHA, 0.8, 0.3))
+
+
+def test_scene_cut_drops_the_state(runtime: TorchRuntime) -> None:
+    seq = make_sequence("pan", length=4, size=(128, 96), noise=2.0)
+    cache = TemporalCache(runtime)
+    for frame in seq.frames:
+        cache.stylize(frame, ALPHA, 1.0, 0.0)
+    cut = np.clip(255 - texture(96, 128, seed=7), 0, 255).astype(np.uint8)
+    out = cache.stylize(cut, ALPHA, 1.0, 0.0)
+    assert cache.stats.resets == 1
+    assert np.array_equal(out, runtime.infer(cut, ALPHA, 1.0, 0.0))
+
+
+def test_static_scene_skips_the_network(runtime: TorchRuntime) -> None:
+    still = texture(48, 64)
+    rng = np.random.default_rng(0)
+    frames = [np.clip(still + rng.normal(0, 2.0, still.shape), 0, 255).astype(np.uint8)
+              for _ in range(6)]
+    calls = 0
+    infer_temporal = runtime.infer_temporal
+
+    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return infer_temporal(*args, **kwargs)
+
+    runtime.infer_temporal = counting  # type: ignore[method-assign]
+    cache = TemporalCache(runtime)
+    outs = [cache.stylize(f, ALPHA, 1.0, 0.0) for f in frames]
+    assert calls == 1 and cache.stats.static_frames == 5
+    assert all(o is outs[0] for o in outs)
+    # A change of controls is not static: the network runs again.
+    cache.stylize(frames[0], ALPHA, 0.5, 0.0)
+    assert calls == 2
+
+
+def test_instant_style_switch_is_instant_and_a_crossfade_step_is_eased(
+    runtime: TorchRuntime,
+) -> None:
+    seq = make_sequence("pan", length=4, size=(128, 96), noise=2.0)
+    cache = TemporalCache(runtime)
+    for frame in seq.frames[:3]:
+        cache.stylize(frame, ALPHA, 1.0, 0.0)
+    out = cache.stylize(seq.frames[3], BETA, 1.0, 0.0)
+    # History made with another style must not hold an instant switch back.
+    assert np.array_equal(out, runtime.infer(seq.frames[3], BETA, 1.0, 0.0))
+    assert cache._ease((BETA, 1.0, 0.0)) == 1.0
+    step = (0.9 * BETA + 0.1 * ALPHA).astype(np.float32)
+    assert 0.0 < cache._ease((step, 1.0, 0.0)) < 1.0
+
+
+def test_size_change_starts_afresh(runtime: TorchRuntime) -> None:
+    cache = TemporalCache(runtime)
+    cache.stylize(make_sequence("pan", length=1, size=(64, 48)).frames[0], ALPHA, 1.0, 0.0)
+    frame = make_sequence("pan", length=1, size=(96, 64)).frames[0]
+    out = cache.stylize(frame, ALPHA, 1.0, 0.0)
+    assert np.array_equal(out, runtime.infer(frame, ALPHA, 1.0, 0.0))

@@ -1,0 +1,83 @@
+"""The temporal graph through ONNX: state shapes at two frame sizes, same numbers as torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from temporal_helpers import make_network
+
+from stylecast.runtime.base import Runtime
+from stylecast.runtime.pytorch import TorchRuntime
+from stylecast.temporal.export import temporal_onnx_path
+from stylecast.temporal.graph import stats_channels
+from stylecast.temporal.state import TemporalInputs
+
+STYLE = np.array([0.6, 0.4, 0.0], np.float32)
+
+
+def _state(network, height: int, width: int, seed: int) -> TemporalInputs:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    h, w = height // 4, width // 4
+    k = stats_channels(network)
+    return TemporalInputs(
+        prev_feats=rng.normal(0, 1, (1, network.spec.channels, h, w)).astype(np.float32),
+        prev_out=rng.integers(0, 256, (1, height, width, 3), dtype=np.uint8),
+        flow=rng.normal(0, 2, (1, 2, h, w)).astype(np.float32),
+        confidence=rng.uniform(0, 1, (1, 2, h, w)).astype(np.float32),
+        prev_stats=np.stack([rng.normal(0, 0.3, (1, k)), rng.uniform(0.2, 2, (1, k))],
+                            1).astype(np.float32),
+        stat_rate=np.array([0.3], np.float32),
+    )
+
+
+def _open(name: str, network, cache_dir: Path) -> Runtime:  # type: ignore[no-untyped-def]
+    if name == "openvino":
+        pytest.importorskip("openvino")
+        from stylecast.runtime.openvino_runtime import OpenVinoRuntime
+
+        runtime: Runtime = OpenVinoRuntime(network=network, precision="f32",
+                                           cache_dir=cache_dir)
+    else:
+        pytest.importorskip("onnxruntime")
+        from stylecast.runtime.onnxruntime_runtime import OnnxRuntimeRuntime
+
+        runtime = OnnxRuntimeRuntime(network=network, cache_dir=cache_dir)
+    runtime.open()
+    return runtime
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["openvino", "onnxruntime"])
+def test_exported_temporal_graph_matches_torch_at_two_sizes(name: str, tmp_path: Path) -> None:
+    network = make_network()
+    reference = TorchRuntime(network=network)
+    reference.open()
+    runtime = _open(name, network, tmp_path)
+    assert runtime.supports_temporal
+    try:
+        for (height, width), seed in (((48, 64), 1), ((72, 40), 2)):
+            frame = np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+            state = _state(network, height, width, seed)
+            state.check(network.spec.channels, stats_channels(network), height // 4, width // 4)
+            want, want_state = reference.infer_temporal(frame, STYLE, 0.8, 0.3, state)
+            got, got_state = runtime.infer_temporal(frame, STYLE, 0.8, 0.3, state)
+            assert got.shape == (height, width, 3) and got.dtype == np.uint8
+            assert got_state.features.shape == state.prev_feats.shape
+            assert got_state.stats.shape == state.prev_stats.shape
+            assert np.abs(got.astype(int) - want).max() <= 1
+            np.testing.assert_allclose(got_state.features, want_state.features, atol=1e-3)
+            np.testing.assert_allclose(got_state.stats, want_state.stats, atol=1e-3, rtol=1e-4)
+    finally:
+        runtime.close()
+    # One export, keyed apart from the plain graph's.
+    assert temporal_onnx_path(network, tmp_path).is_file()
+
+
+def test_temporal_inputs_check_names_the_bad_array() -> None:
+    network = make_network()
+    state = TemporalInputs.empty(16, stats_channels(network), 12, 16)
+    state.check(16, stats_channels(network), 12, 16)
+    with pytest.raises(ValueError, match="prev_feats"):
+        state.check(32, stats_channels(network), 12, 16)

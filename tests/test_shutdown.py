@@ -1,0 +1,117 @@
+"""`stylecast run` stopped by SIGINT or SIGTERM, at start-up and while running, for real.
+
+The CLI runs as a subprocess (signals go to a real process, not to pytest) with a tiny pack
+written by the test; the recording it leaves must decode.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from tests.conftest import make_pack
+
+EXIT_WITHIN_S = 3.0
+READY_TIMEOUT_S = 90.0  # importing torch on a loaded 2-core machine is slow
+RUNNING = "stylecast: test pattern"  # the line printed once the pipeline runs
+STARTING = "network testpack/lite"  # logged while the stylizer opens, before the pipeline
+
+
+def _launch(tmp_path: Path, out: Path) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    pack_root = tmp_path / "packs"
+    if not pack_root.exists():
+        make_pack(pack_root / "testpack")
+    env = {**os.environ, "STYLECAST_STYLES": str(pack_root), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "stylecast", "-v", "run", "--input", "test", "--record",
+           str(out), "--no-control", "--style", "alpha", "--runtime", "torch",
+           "--size", "160x120", "--status-every", "0"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True, env=env, cwd=tmp_path)
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return proc, lines
+
+
+def _wait_line(proc: subprocess.Popen[str], lines: queue.Queue[str], needle: str,
+               seen: list[str]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.05)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if needle in line:
+            return
+    proc.kill()
+    pytest.fail(f"never saw {needle!r}:\n{''.join(seen)}")
+
+
+def _frames_in(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def _stop_and_time(proc: subprocess.Popen[str], sig: signal.Signals) -> float:
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=EXIT_WITHIN_S + 5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"stylecast run did not exit within {EXIT_WITHIN_S + 5} s of {sig.name}")
+    return time.monotonic() - sent
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_while_running_exits_promptly_with_a_playable_recording(
+    tmp_path: Path, sig: signal.Signals,
+) -> None:
+    out = tmp_path / "out.mp4"
+    proc, lines = _launch(tmp_path, out)
+    seen: list[str] = []
+    _wait_line(proc, lines, RUNNING, seen)
+    time.sleep(1.5)
+    took = _stop_and_time(proc, sig)
+    assert took < EXIT_WITHIN_S, took
+    assert proc.returncode == 130, "".join(seen)
+    assert _frames_in(out) > 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_startup_exits_promptly(tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "out.mp4"
+    proc, lines = _launch(tmp_path, out)
+    seen: list[str] = []
+    _wait_line(proc, lines, STARTING, seen)
+    took = _stop_and_time(proc, sig)
+    rest = "".join(seen) + "".join(iter_queue(lines))
+    assert took < EXIT_WITHIN_S, took
+    assert proc.returncode == 130, rest
+    assert "Traceback" not in rest
+    if out.exists() and out.stat().st_size > 0:
+        _frames_in(out)  # whatever was written is a valid file
+
+
+def iter_queue(lines: queue.Queue[str]) -> list[str]:
+    items = []
+    while not lines.empty():
+        items.append(lines.get_nowait())
+    return items
