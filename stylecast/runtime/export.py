@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -114,24 +115,33 @@ def export_onnx(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
     Raises:
         EngineBuildError: the exporter failed or the file could not be written.
     """
-    path = onnx_path(network, cache_dir)
+    return export_cached(
+        onnx_path(network, cache_dir), graph_fields(network), lambda: _export_program(network),
+        what=f"the {network.spec.size} network")
+
+
+def export_cached(
+    path: Path, fields: dict[str, str], build: Callable[[], torch.onnx.ONNXProgram], *,
+    what: str, hint: str = "",
+) -> Path:
+    """Export with ``build()`` to ``path`` unless the file is already there (the path holds
+    the cache key), recording ``fields`` as metadata; atomic, so readers never see half a
+    file. Raises EngineBuildError naming ``what`` failed, plus ``hint``."""
     if path.is_file():
         logger.debug("reusing cached ONNX export %s", path)
         return path
-    fields = graph_fields(network)
-    logger.info("exporting the %s network to ONNX (once per network; cached at %s)",
-                network.spec.size, path)
+    logger.info("exporting %s to ONNX (once per network; cached at %s)", what, path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        program = _export_program(network)
+        program = build()
         program.model.metadata_props.update({f"stylecast.{k}": v for k, v in fields.items()})
         _save_atomically(program, path)
     except (RuntimeError, OSError) as exc:
         # torch.onnx.OnnxExporterError and torch.export's errors are RuntimeError subclasses.
         raise EngineBuildError(
-            f"ONNX export of the {network.spec.size} network failed: {exc}. Check that torch "
-            f"({torch.__version__}) and onnxscript are installed together as pinned, and that "
-            f"{path.parent} is writable."
+            f"ONNX export of {what} failed: {exc}. Check that torch ({torch.__version__}) and "
+            f"onnxscript are installed together as pinned, and that {path.parent} is "
+            f"writable{hint}."
         ) from exc
     return path
 

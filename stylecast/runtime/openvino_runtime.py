@@ -112,24 +112,31 @@ class OpenVinoRuntime(Runtime):
             config["INFERENCE_NUM_THREADS"] = str(self.threads)
         return config
 
-    def _request_for(self, height: int, width: int) -> Any:
-        key = (height, width)
-        entry = self._compiled.get(key)
-        if entry is not None:
-            self._compiled.move_to_end(key)
-            return entry[1]
+    def _compile(self, model: Any, shapes: dict[str, list[int]], what: str, width: int,
+                 height: int) -> Any:
+        """Reshape and compile ``model``; refuse a precision other than the one asked for."""
         try:
-            self._model.reshape({"frame": [1, height, width, 3]})
-            compiled = self._core.compile_model(self._model, "CPU", self._config())
+            model.reshape(shapes)
+            compiled = self._core.compile_model(model, "CPU", self._config())
         except RuntimeError as exc:
-            raise EngineBuildError(f"OpenVINO could not compile the graph for {width}x{height} "
+            raise EngineBuildError(f"OpenVINO could not compile the {what} for {width}x{height} "
                                    f"at {self._precision}: {exc}") from exc
         in_effect = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         if in_effect != self._precision:
             # OpenVINO falls back silently; stylecast does not.
             raise BackendUnavailable(f"OpenVINO compiled at {in_effect}, not the {self._precision} "
                                      "asked for; ask for --precision f32")
-        logger.debug("OpenVINO compiled %dx%d at %s", width, height, in_effect)
+        logger.debug("OpenVINO compiled the %s at %dx%d, %s", what, width, height, in_effect)
+        return compiled
+
+    def _request_for(self, height: int, width: int) -> Any:
+        key = (height, width)
+        entry = self._compiled.get(key)
+        if entry is not None:
+            self._compiled.move_to_end(key)
+            return entry[1]
+        compiled = self._compile(self._model, {"frame": [1, height, width, 3]}, "graph",
+                                 width, height)
         entry = (compiled, compiled.create_infer_request())
         self._compiled[key] = entry
         if len(self._compiled) > _MAX_SIZES:
@@ -180,20 +187,10 @@ class OpenVinoRuntime(Runtime):
             return request
         h, w = height // 4, width // 4
         channels = self.network.spec.channels
-        try:
-            self._temporal_model.reshape({
-                "frame": [1, height, width, 3], "prev_feats": [1, channels, h, w],
-                "prev_out": [1, height, width, 3], "flow": [1, 2, h, w],
-                "confidence": [1, 2, h, w],
-            })
-            compiled = self._core.compile_model(self._temporal_model, "CPU", self._config())
-        except RuntimeError as exc:
-            raise EngineBuildError(f"OpenVINO could not compile the temporal graph for "
-                                   f"{width}x{height} at {self._precision}: {exc}") from exc
-        in_effect = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
-        if in_effect != self._precision:
-            raise BackendUnavailable(f"OpenVINO compiled at {in_effect}, not the {self._precision} "
-                                     "asked for; ask for --precision f32")
+        shapes = {"frame": [1, height, width, 3], "prev_feats": [1, channels, h, w],
+                  "prev_out": [1, height, width, 3], "flow": [1, 2, h, w],
+                  "confidence": [1, 2, h, w]}
+        compiled = self._compile(self._temporal_model, shapes, "temporal graph", width, height)
         request = compiled.create_infer_request()
         self._temporal_compiled[key] = request
         if len(self._temporal_compiled) > _MAX_SIZES:

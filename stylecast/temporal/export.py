@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from pathlib import Path
 
 import torch
 from torch.export import Dim
 
-from stylecast.errors import EngineBuildError
 from stylecast.model.network import StyleNetwork
 from stylecast.runtime import export as plain_export
 from stylecast.temporal.graph import INPUT_NAMES, OUTPUT_NAMES, TemporalFrameGraph
-
-logger = logging.getLogger(__name__)
 
 #: Bump whenever TemporalFrameGraph's inputs, outputs or export settings change meaning.
 TEMPORAL_GRAPH_FORMAT = 1
@@ -57,26 +53,10 @@ def export_temporal_onnx(network: StyleNetwork, cache_dir: Path | None = None) -
     Raises:
         EngineBuildError: the exporter failed or the file could not be written.
     """
-    path = temporal_onnx_path(network, cache_dir)
-    if path.is_file():
-        logger.debug("reusing cached temporal ONNX export %s", path)
-        return path
-    fields = temporal_graph_fields(network)
-    logger.info("exporting the temporal %s graph to ONNX (once per network; cached at %s)",
-                network.spec.size, path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        program = _export_program(network)
-        program.model.metadata_props.update({f"stylecast.{k}": v for k, v in fields.items()})
-        # The plain export's atomic write: readers never see a half-written file.
-        plain_export._save_atomically(program, path)
-    except (RuntimeError, OSError) as exc:
-        raise EngineBuildError(
-            f"ONNX export of the temporal {network.spec.size} graph failed: {exc}. Check that "
-            f"torch ({torch.__version__}) and onnxscript are installed together as pinned, "
-            f"and that {path.parent} is writable; or run with --no-temporal."
-        ) from exc
-    return path
+    return plain_export.export_cached(
+        temporal_onnx_path(network, cache_dir), temporal_graph_fields(network),
+        lambda: _export_program(network), what=f"the temporal {network.spec.size} graph",
+        hint="; or run with --no-temporal")
 
 
 def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:
