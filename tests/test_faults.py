@@ -65,6 +65,73 @@ class UdpSender:
                 self._stop.wait(max(0.0, start + i / 30 - time.monotonic()))
 
 
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TcpSender:
+    """An MPEG-TS encoder serving one TCP client at a time on 127.0.0.1:port at 30 fps.
+
+    Like a hardware encoder or ``ffmpeg -listen 1``: stylecast connects to it. stop()
+    closes the listening socket and the connection, so during an outage the receiver's
+    connects are refused, which is a different failure from UDP's silence.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", port), reuse_port=False)
+        self._server.settimeout(0.2)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.sent = 0
+        self.clients = 0
+
+    def start(self) -> TcpSender:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+        self._server.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            self.clients += 1
+            with conn:
+                try:
+                    self._serve(conn)
+                except OSError:  # the client went away: wait for the next one
+                    continue
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn.makefile("wb", buffering=0) as wire, \
+                av.open(wire, "w", format="mpegts") as container:
+            stream = container.add_stream("libx264", rate=30)
+            stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+            stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "10"}
+            start = time.monotonic()
+            i = 0
+            while not self._stop.is_set():
+                frame = av.VideoFrame.from_ndarray(moving_frame(i, 96, 64), format="rgb24")
+                frame.pts = i
+                frame.time_base = Fraction(1, 30)
+                container.mux(stream.encode(frame))
+                i += 1
+                self.sent += 1
+                self._stop.wait(max(0.0, start + i / 30 - time.monotonic()))
+
+
+def _start_sender(transport: str, port: int) -> UdpSender | TcpSender:
+    return (UdpSender(port) if transport == "udp" else TcpSender(port)).start()
+
+
 def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,18 +141,19 @@ def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def
     return False
 
 
-@pytest.mark.parametrize("inner_gives_up", [False, True], ids=["stream-reconnects",
-                                                             "source-reopened"])
+@pytest.mark.parametrize(("transport", "inner_gives_up"), [
+    ("udp", False), ("udp", True), ("tcp", False)],
+    ids=["stream-reconnects", "source-reopened", "tcp-server-restarts"])
 def test_network_outage_keeps_outputs_fed_and_recovers(
-    monkeypatch: pytest.MonkeyPatch, inner_gives_up: bool,
+    monkeypatch: pytest.MonkeyPatch, transport: str, inner_gives_up: bool,
 ) -> None:
     if inner_gives_up:
         # The network source's own reconnect window (30 s) made short: it raises, and
         # ReconnectingSource must open a fresh one with backoff.
         monkeypatch.setattr("stylecast.capture.pyav_source.RECONNECT_WINDOW_S", 0.5)
-    port = free_udp_port()
-    sender = UdpSender(port).start()
-    source = open_live_source(f"udp://127.0.0.1:{port}", size=(64, 48), fps=30)
+    port = free_udp_port() if transport == "udp" else free_tcp_port()
+    sender = _start_sender(transport, port)
+    source = open_live_source(f"{transport}://127.0.0.1:{port}", size=(64, 48), fps=30)
     assert isinstance(source, ReconnectingSource)
     sink = CollectSink()
     events: list[tuple[float, dict]] = []
@@ -100,10 +168,12 @@ def test_network_outage_keeps_outputs_fed_and_recovers(
         # Past the 1 s hold, so the card shows; long enough, where the inner source gives
         # up (2 s read timeout + 3 s open timeout), for the wrapper's reopen to be needed.
         time.sleep(7.0 if inner_gives_up else 2.5)
-        sender = UdpSender(port).start()
+        sender = _start_sender(transport, port)
         assert _wait_for(lambda: not pipeline.capture_lost, 20.0)
         restored_at = time.monotonic()
         time.sleep(1.0)
+        if isinstance(sender, TcpSender):  # the restarted server was connected to afresh
+            assert sender.clients >= 1
     finally:
         pipeline.stop()
         sender.stop()
