@@ -11,7 +11,7 @@ from stylecast.errors import StylecastError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from stylecast import cli_bench, cli_info, cli_run, cli_soak, cli_train
+    from stylecast import cli_bench, cli_engine, cli_info, cli_run, cli_soak, cli_train
 
     parser = argparse.ArgumentParser(
         prog="stylecast",
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.add_parsers(sub)
     cli_info.add_parsers(sub)
     cli_bench.add_parser(sub)
+    cli_engine.add_parser(sub)
     cli_soak.add_parser(sub)
     cli_train.add_parser(sub)
     cli_train.add_evaluate_parser(sub)

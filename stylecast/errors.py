@@ -47,5 +47,17 @@ class EngineBuildError(StylecastError):
     """A compiled engine (ONNX, TensorRT) could not be built or loaded."""
 
 
+class EngineMismatch(EngineBuildError):
+    """A cached engine was built for another GPU, TensorRT version, graph or setting.
+
+    Attributes:
+        fields: names of the engine-key fields that differ.
+    """
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 class TrainingError(StylecastError):
     """Training could not start or continue."""
