@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class EngineOptions:
     """How the network runs: which size, runtime, precision, threads, processing size,
-    and whether the temporal cache steadies the video."""
+    and whether the temporal cache steadies the video.
+
+    ``runtime_options`` holds runtime-specific options by name, passed to the runtimes that
+    take them (see ``open_runtime``): torch-cuda's ``cuda_graph`` (default True: replay a
+    captured CUDA graph per frame size) and ``compile`` (default False: torch.compile).
+    """
 
     network: str = "auto"
     runtime: str = "auto"
@@ -35,6 +40,7 @@ class EngineOptions:
     blend: dict[str, float] = field(default_factory=dict)
     # Off by default until the cache meets its cost goal (docs/TEMPORAL.md).
     temporal: bool = False
+    runtime_options: dict[str, object] = field(default_factory=dict)
 
 
 def choose_network(pack: StylePack, requested: str, runtime: str) -> str:
@@ -57,7 +63,7 @@ def open_runtime_for(pack: StylePack, options: EngineOptions) -> Runtime:
     from stylecast.runtime import open_runtime
 
     runtime = open_runtime(options.runtime, network=network, precision=options.precision,
-                           threads=options.threads)
+                           threads=options.threads, options=options.runtime_options)
     info = runtime.info
     log.info("network %s/%s on %s (%s, %s)", pack.name, size, info.name, info.device,
              info.precision)

@@ -41,7 +41,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default=None, help="style to run (speed does not depend on it)")
     p.add_argument("--skip-model", action="store_true", help="only the end-to-end runs")
     p.add_argument("--skip-pipeline", action="store_true", help="only the model-only runs")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="print the results as JSON instead of markdown, or with FILE write "
+                   "them there (and print the markdown)")
+    p.add_argument("--markdown", type=Path, default=None, metavar="FILE",
+                   help="also write the markdown to FILE")
+    g = p.add_argument_group("GPU (--gpu runs only this; exits 1 without a CUDA device)")
+    g.add_argument("--gpu", action="store_true",
+                   help="the torch-cuda runtime on the GPU: model only (CUDA events, f16, "
+                   "with and without CUDA graph, peak GPU memory), the pipeline end to end, "
+                   "and the custom kernels' GB/s when stylecast.kernels.bench is installed; "
+                   "lite and full networks with untrained weights")
+    g.add_argument("--gpu-sizes", default="720p,1080p,2160p", help="sizes for --gpu")
+    g.add_argument("--gpu-networks", default="lite,full", help="networks for --gpu")
+    g.add_argument("--gpu-runs", type=int, default=50, help="timed runs per configuration")
+    g.add_argument("--gpu-warmup", type=int, default=10,
+                   help="untimed runs first (the first one captures the CUDA graph)")
+    g.add_argument("--gpu-pipeline-modes", default="live,unpaced",
+                   help="live (30 fps source: latency) and/or unpaced (most fps)")
     t = p.add_argument_group("temporal cache (--temporal runs only this; see docs/TEMPORAL.md)")
     t.add_argument("--temporal", action="store_true",
                    help="warping error, ms per frame and ghosting with and without the "
@@ -141,10 +158,42 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
               f"`stylecast {shlex.join(sys.argv[1:])}` on {machine.get('cpu')} "
               f"({machine.get('cores')} cores); {pack.name}/lite, "
               f"style {names[int(style.argmax())]}, {info.name} {info.precision}\n\n")
-    if args.json:
-        print(json.dumps([r.as_dict() for r in rows], indent=2))
-    else:
-        print(header + markdown(rows))
+    _emit(args, [r.as_dict() for r in rows], header + markdown(rows))
+    return 0
+
+
+def _emit(args: argparse.Namespace, result: object, text: str) -> None:
+    """Print markdown or (``--json`` alone) JSON; write ``--json FILE``/``--markdown FILE``."""
+    dumped = json.dumps(result, indent=2)
+    print(dumped if args.json == "-" else text)
+    if args.json not in (None, "-"):
+        Path(args.json).write_text(dumped + "\n", encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _gpu(args: argparse.Namespace) -> int:
+    from stylecast.bench.gpu import require_cuda, run_gpu_bench
+    from stylecast.bench.report import gpu_markdown
+    from stylecast.errors import ConfigError
+
+    require_cuda()  # first: without CUDA, one line and exit 1, nothing else
+    modes = _split(args.gpu_pipeline_modes)
+    if set(modes) - {"live", "unpaced"}:
+        raise ConfigError(f"--gpu-pipeline-modes takes live and/or unpaced; got "
+                          f"{args.gpu_pipeline_modes!r}")
+    if args.gpu_runs < 1 or args.gpu_warmup < 0:
+        raise ConfigError("--gpu-runs must be at least 1 and --gpu-warmup at least 0")
+    result = run_gpu_bench(
+        networks=_split(args.gpu_networks), sizes=_split(args.gpu_sizes), runs=args.gpu_runs,
+        warmup=args.gpu_warmup, seconds=args.seconds,
+        pipeline_modes=[mode == "live" for mode in modes], skip_model=args.skip_model,
+        skip_pipeline=args.skip_pipeline, command="stylecast " + shlex.join(sys.argv[1:]))
+    _emit(args, result, gpu_markdown(result))
     return 0
 
 
@@ -153,6 +202,8 @@ def bench(args: argparse.Namespace) -> int:
     from stylecast.bench.report import markdown
     from stylecast.styles import StyleCatalog
 
+    if args.gpu:
+        return _gpu(args)
     catalog = StyleCatalog.discover()
     pack = catalog.pack_of(args.style or catalog.default_style())
     if args.temporal:
@@ -167,10 +218,7 @@ def bench(args: argparse.Namespace) -> int:
         "ratios": _ratios(model, pipeline),
     }
     text = markdown(result)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print(text)
+    _emit(args, result, text)
     if args.write:
         old = args.write.read_text(encoding="utf-8") if args.write.is_file() else BENCH_HEADER
         body = old[len(BENCH_HEADER):] if old.startswith(BENCH_HEADER) else old

@@ -64,6 +64,12 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "explicit choice never falls back (see `stylecast doctor`)")
     g.add_argument("--precision", default="auto", help="auto, f32, bf16 or f16")
     g.add_argument("--threads", type=int, default=None, help="inference threads")
+    g.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=True,
+                   help="torch-cuda: run the network eagerly instead of replaying a captured "
+                   "CUDA graph per frame size")
+    g.add_argument("--compile", action="store_true", default=False,
+                   help="torch-cuda: torch.compile the network (slow first frame per size; "
+                   "falls back, logged, when compiling fails)")
     g.add_argument("--process-size", type=size_arg, default=None, metavar="WxH",
                    help="run the network at this size and upsample (edge-aware) to the "
                    "output size; e.g. 640x360 for 720p output on a laptop CPU")
@@ -84,11 +90,17 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
             blend[name] = float(weight) if sep else 1.0
         except ValueError as exc:
             raise ConfigError(f"--blend {item!r} is not NAME=WEIGHT") from exc
+    # Only the options the user set; otherwise the runtime's own defaults hold.
+    runtime_options: dict[str, object] = {}
+    if not args.cuda_graph:
+        runtime_options["cuda_graph"] = False
+    if args.compile:
+        runtime_options["compile"] = True
     return EngineOptions(
         network=args.network, runtime=args.runtime, precision=args.precision,
         threads=args.threads, process_size=args.process_size, upsample=args.upsample,
         strength=args.strength, preserve_colour=args.preserve_colour, blend=blend,
-        temporal=args.temporal)
+        temporal=args.temporal, runtime_options=runtime_options)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

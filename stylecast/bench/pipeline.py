@@ -11,7 +11,7 @@ from stylecast.capture import open_source
 from stylecast.frames import Frame
 from stylecast.outputs.base import Sink
 from stylecast.pipeline import Pipeline
-from stylecast.stylizer import processing_size
+from stylecast.stylizer import Stylizer, processing_size
 
 
 class NullSink(Sink):
@@ -52,6 +52,13 @@ def run_pipeline(output: tuple[int, int], process: tuple[int, int] | None, optio
     """Run the real pipeline for ``seconds`` (after a warm-up) and read its own stats."""
     opts = EngineOptions(**{**options.__dict__, "process_size": process})
     stylizer, _ = build_stylizer(style, opts)
+    return measure_pipeline(stylizer, output, process, seconds, live)
+
+
+def measure_pipeline(stylizer: Stylizer, output: tuple[int, int],
+                     process: tuple[int, int] | None, seconds: float,
+                     live: bool = True) -> PipelineTiming:
+    """As ``run_pipeline``, with a stylizer built by the caller; closes its runtime."""
     stylizer.runtime.warmup(*processing_size(output, process))
     source = open_source("test", size=output, fps=30, live=live)
     pipeline = Pipeline(source, stylizer, [NullSink()], live=live)

@@ -88,6 +88,10 @@ class Runtime(abc.ABC):
     Lifecycle: construct (cheap, no heavy imports), ``open()`` once (imports the SDK,
     compiles or loads; raises BackendUnavailable with the reason), ``infer`` many times from
     one thread, ``close()`` exactly once (idempotent anyway).
+
+    Options that only some runtimes have (torch-cuda's ``cuda_graph`` and ``compile``) are
+    extra keyword-only arguments of that runtime's constructor, named in ``option_names``;
+    ``open_runtime(..., options=...)`` passes each runtime the ones it takes.
     """
 
     name: ClassVar[str] = "runtime"
@@ -97,6 +101,8 @@ class Runtime(abc.ABC):
     fix_hint: ClassVar[str] = "pip install stylecast"
     #: Whether ``infer_temporal`` is implemented (the temporal feature cache can run).
     supports_temporal: ClassVar[bool] = False
+    #: Names of the runtime-specific keyword-only options its constructor takes.
+    option_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,

@@ -10,6 +10,7 @@ unavailable.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import PRECISIONS, Runtime
 from stylecast.runtime.onnxruntime_runtime import OnnxRuntimeRuntime
 from stylecast.runtime.openvino_runtime import OpenVinoRuntime
-from stylecast.runtime.pytorch import TorchCudaRuntime, TorchRuntime
+from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.runtime.tensorrt_runtime import TensorRTRuntime
+from stylecast.runtime.torch_cuda import TorchCudaRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,23 @@ def _lookup(name: str) -> type[Runtime]:
     return cls
 
 
+def _check_options(options: Mapping[str, Any]) -> None:
+    known = {option for cls in RUNTIMES.values() for option in cls.option_names}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"no runtime has the option {', '.join(unknown)}; known options: "
+                          f"{', '.join(sorted(known)) or 'none'}")
+
+
 def _open_one(
     name: str, network: StyleNetwork, precision: str, threads: int | None,
-    cache_dir: Path | None,
+    cache_dir: Path | None, options: Mapping[str, Any],
 ) -> Runtime:
-    runtime = _lookup(name)(network=network, precision=precision, threads=threads,
-                            cache_dir=cache_dir)
+    cls = _lookup(name)
+    # Options of other runtimes (a --fallback-runtime's, "auto"'s) are not this one's.
+    taken = {key: value for key, value in options.items() if key in cls.option_names}
+    runtime = cls(network=network, precision=precision, threads=threads, cache_dir=cache_dir,
+                  **taken)
     try:
         runtime.open()
     except (BackendUnavailable, EngineBuildError):
@@ -56,7 +69,7 @@ def _open_one(
 
 def open_runtime(
     name: str, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,
-    cache_dir: Path | None = None,
+    cache_dir: Path | None = None, options: Mapping[str, Any] | None = None,
 ) -> Runtime:
     """Open a runtime by name, or the first that opens when ``name`` is "auto".
 
@@ -66,12 +79,15 @@ def open_runtime(
         precision: one of ``PRECISIONS``; "auto" lets each runtime choose its fastest.
         threads: CPU threads for inference; None leaves the runtime's default.
         cache_dir: root of the stylecast cache; the user cache directory when None.
+        options: runtime-specific options by name (``Runtime.option_names``), e.g.
+            ``{"cuda_graph": False}`` for torch-cuda. Each runtime gets the ones it takes
+            and ignores the others; an option no runtime has is a ConfigError.
 
     Returns:
         An opened runtime; the caller closes it.
 
     Raises:
-        ConfigError: unknown runtime or precision name.
+        ConfigError: unknown runtime, precision or option name.
         BackendUnavailable: the named runtime (or, for "auto", every runtime) cannot open;
             for "auto" the message lists each runtime's reason.
         EngineBuildError: the named runtime failed to build its engine.
@@ -79,12 +95,14 @@ def open_runtime(
     if precision not in PRECISIONS:
         raise ConfigError(f"unknown precision {precision!r}; choose one of: "
                           f"{', '.join(PRECISIONS)}")
+    options = options or {}
+    _check_options(options)
     if name != "auto":
-        return _open_one(name, network, precision, threads, cache_dir)
+        return _open_one(name, network, precision, threads, cache_dir, options)
     failures: list[str] = []
     for candidate in AUTO_ORDER:
         try:
-            return _open_one(candidate, network, precision, threads, cache_dir)
+            return _open_one(candidate, network, precision, threads, cache_dir, options)
         except (BackendUnavailable, EngineBuildError) as exc:
             failures.append(f"{candidate}: {exc}")
             logger.warning("runtime %s unavailable, trying the next: %s", candidate, exc)

@@ -14,8 +14,9 @@ from stylecast.errors import BackendUnavailable, ConfigError, EngineBuildError
 from stylecast.model.network import StyleNetwork
 from stylecast.runtime import AUTO_ORDER, RUNTIMES, describe_runtimes, open_runtime, registry
 from stylecast.runtime.base import Runtime, RuntimeInfo
-from stylecast.runtime.pytorch import TorchCudaRuntime, TorchRuntime
+from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.runtime.tensorrt_runtime import TensorRTRuntime
+from stylecast.runtime.torch_cuda import TorchCudaRuntime
 
 
 def _fake(name: str, error: Exception | None, opened: list[str]) -> type[Runtime]:
