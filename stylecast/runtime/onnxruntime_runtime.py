@@ -122,9 +122,7 @@ class OnnxRuntimeRuntime(Runtime):
         feeds = {
             "frame": np.ascontiguousarray(frame)[None], "style": self._style,
             "strength": self._strength, "preserve": self._preserve,
-            "prev_feats": state.prev_feats, "prev_out": state.prev_out, "flow": state.flow,
-            "confidence": state.confidence, "prev_stats": state.prev_stats,
-            "stat_rate": state.stat_rate,
+            **state.feeds(),
         }
         out, features, stats = self._temporal_session.run(None, feeds)
         return out[0], TemporalOutputs(features=features, stats=stats)

@@ -187,9 +187,8 @@ class OpenVinoRuntime(Runtime):
             return request
         h, w = height // 4, width // 4
         channels = self.network.spec.channels
-        shapes = {"frame": [1, height, width, 3], "prev_feats": [1, channels, h, w],
-                  "prev_out": [1, height, width, 3], "flow": [1, 2, h, w],
-                  "confidence": [1, 2, h, w]}
+        shapes = {"frame": [1, height, width, 3], "prev_feats": [1, h, w, channels],
+                  "confidence": [1, 1, h, w]}
         compiled = self._compile(self._temporal_model, shapes, "temporal graph", width, height)
         request = compiled.create_infer_request()
         self._temporal_compiled[key] = request
@@ -213,9 +212,7 @@ class OpenVinoRuntime(Runtime):
         inputs = {
             "frame": np.ascontiguousarray(frame)[None], "style": self._style,
             "strength": self._strength, "preserve": self._preserve,
-            "prev_feats": state.prev_feats, "prev_out": state.prev_out, "flow": state.flow,
-            "confidence": state.confidence, "prev_stats": state.prev_stats,
-            "stat_rate": state.stat_rate,
+            **state.feeds(),
         }
         result = request.infer(inputs, share_inputs=True)
         return result[0][0], TemporalOutputs(features=result[1], stats=result[2])

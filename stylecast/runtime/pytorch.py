@@ -57,10 +57,7 @@ class TorchRuntime(Runtime):
                 torch.from_numpy(frame)[None], torch.from_numpy(style)[None],
                 torch.tensor([strength], dtype=torch.float32),
                 torch.tensor([preserve], dtype=torch.float32),
-                torch.from_numpy(state.prev_feats), torch.from_numpy(state.prev_out),
-                torch.from_numpy(state.flow),
-                torch.from_numpy(state.confidence), torch.from_numpy(state.prev_stats),
-                torch.from_numpy(state.stat_rate),
+                *(torch.from_numpy(a) for a in state.feeds().values()),
             )
         return out[0].numpy(), TemporalOutputs(features=features.numpy(), stats=stats.numpy())
 

@@ -160,13 +160,11 @@ def expected_tensors(
         "strength": TensorSpec("strength", "float32", (1,)),
         "preserve": TensorSpec("preserve", "float32", (1,)),
         "stylized": TensorSpec("stylized", "uint8", (1, "H", "W", 3)),
-        "prev_feats": TensorSpec("prev_feats", "float32", (1, channels, "h", "w")),
-        "prev_out": TensorSpec("prev_out", "uint8", (1, "H", "W", 3)),
-        "flow": TensorSpec("flow", "float32", (1, 2, "h", "w")),
-        "confidence": TensorSpec("confidence", "float32", (1, 2, "h", "w")),
+        "prev_feats": TensorSpec("prev_feats", "float32", (1, "h", "w", channels)),
+        "confidence": TensorSpec("confidence", "float32", (1, 1, "h", "w")),
         "prev_stats": TensorSpec("prev_stats", "float32", (1, 2, stats_channels)),
         "stat_rate": TensorSpec("stat_rate", "float32", (1,)),
-        "features": TensorSpec("features", "float32", (1, channels, "h", "w")),
+        "features": TensorSpec("features", "float32", (1, "h", "w", channels)),
         "stats": TensorSpec("stats", "float32", (1, 2, stats_channels)),
     }
     inputs, outputs = ((TEMPORAL_INPUTS, TEMPORAL_OUTPUTS) if temporal

@@ -451,9 +451,7 @@ class TensorRTRuntime(Runtime):
         check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
         session = self._session(temporal=True)
         feeds = self._feeds(frame, style, strength, preserve)
-        feeds.update(prev_feats=state.prev_feats, prev_out=state.prev_out, flow=state.flow,
-                     confidence=state.confidence, prev_stats=state.prev_stats,
-                     stat_rate=state.stat_rate)
+        feeds.update(state.feeds())
         out = session.run(feeds, frame.shape[0], frame.shape[1],
                           self._stream)  # type: ignore[arg-type]
         return out["stylized"][0], TemporalOutputs(features=out["features"], stats=out["stats"])

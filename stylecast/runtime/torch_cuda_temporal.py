@@ -52,8 +52,7 @@ class CudaTemporal:
         height, width = frame.shape[0] // 4, frame.shape[1] // 4
         state.check(self.channels, self.graph.stats_channels, height, width)
         arrays = (frame[None], style[None], np.array([strength], np.float32),
-                  np.array([preserve], np.float32), state.prev_feats, state.prev_out,
-                  state.flow, state.confidence, state.prev_stats, state.stat_rate)
+                  np.array([preserve], np.float32), *state.feeds().values())
         with torch.no_grad(), torch.cuda.stream(stream), flags, torch.autocast(
                 self.device.type, dtype=torch.float16, enabled=self.f16):
             inputs = [torch.from_numpy(np.ascontiguousarray(a)).to(self.device)

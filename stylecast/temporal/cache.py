@@ -6,19 +6,23 @@ Per frame, on the CPU and at low resolution (the network's feature resolution ti
 1. **Static fast path**: if the (slightly blurred) grey frame barely differs from the last
    stylized one, and style and controls are unchanged, the last output is returned and the
    network does not run at all.
-2. **Motion**: DIS optical flow (ULTRAFAST) backward and forward between the two grey frames
-   (~0.3 ms each at 320x180).
+2. **Motion**: DIS optical flow (ULTRAFAST) backward between the two grey frames (~0.3 ms
+   at 320x180); optionally forward too, for a consistency check.
 3. **Confidence**: the warped previous grey frame must match the current one (photometric
-   check) and the two flows must agree (forward-backward check; fails at occlusions), and the
-   source must lie inside the frame; the mask is eroded so object edges take fresh features
-   (no trails). Scaled by ``blend``, it is the weight of the warped history.
+   check; fails at most occlusions), optionally the two flows must agree, and the source
+   must lie inside the frame; the mask is eroded so object edges take fresh features (no
+   trails). Scaled by ``blend``, it is the weight of the warped history.
 4. **Scene cut**: when most of the frame fails the check, the state is dropped.
 5. **Style switch**: the history weight is eased down in proportion to how much the style
    vector moved since the last frame, so a crossfade stays a crossfade and an instant switch
    is instant.
 
-The network then runs ``TemporalFrameGraph`` through ``Runtime.infer_temporal``, which warps
-and blends the decoder-input features and smooths the instance-norm statistics in-graph.
+6. **Warp**: the last decoder-input features are warped to this frame with ``cv2.remap``
+   (``warp_cpu``), and the network runs ``TemporalFrameGraph`` through
+   ``Runtime.infer_temporal``, which blends them with this frame's features by the
+   confidence before decoding.
+7. **Output blend**: the last output, warped at full resolution, is blended into the new one
+   (``cv2.blendLinear``) by the confidence scaled by ``output_blend``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
+from stylecast.temporal.warp_cpu import Warper
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,8 @@ class TemporalConfig:
     Attributes:
         blend: largest weight of the warped feature history (0 = per-frame features).
         output_blend: largest weight of the warped last output (0 = no output blend).
-        stat_rate: EMA rate of the norm statistics (1 = per-frame statistics).
+        stat_rate: EMA rate of the norm statistics (1 = per-frame statistics); below 1 it
+            needs a graph built with ``smooth_stats`` (off by default, see graph.py).
         flow_scale: flow resolution as a multiple of the feature resolution (H/4).
         photo_low: grey-level error (0..255) up to which history is fully trusted.
         photo_high: grey-level error from which history is rejected.
@@ -49,11 +55,16 @@ class TemporalConfig:
         switch_ease: L1 change of the style vector in one frame that drops history entirely.
         erode: side of the square (flow pixels) by which rejected regions grow; covers the
             decoder's reach across a moving edge, so no trail is left behind objects.
+        consistency_check: also compute the forward flow and reject where the two disagree
+            (occlusions; one more DIS run, ~1.2 ms at 640x360); without it, motion
+            boundaries (``boundary``) and the photometric check guard disocclusions.
+        boundary: flow gradient (pixels per pixel) above which a pixel counts as a motion
+            boundary when ``consistency_check`` is off.
     """
 
     blend: float = 0.8
     output_blend: float = 0.7
-    stat_rate: float = 0.25
+    stat_rate: float = 1.0
     flow_scale: int = 2
     photo_low: float = 8.0
     photo_high: float = 24.0
@@ -61,6 +72,8 @@ class TemporalConfig:
     cut_fraction: float = 0.6
     switch_ease: float = 0.5
     erode: int = 5
+    consistency_check: bool = False
+    boundary: float = 0.4
 
 
 @dataclass
@@ -76,11 +89,6 @@ class TemporalStats:
         ran = max(1, self.frames - self.static_frames)
         return {"frames": self.frames, "static_frames": self.static_frames,
                 "resets": self.resets, "overhead_ms_per_frame": self.overhead_ms / ran}
-
-
-def _to_chw(array: np.ndarray) -> np.ndarray:
-    """(h, w, c) float32 -> (1, c, h, w) float32, contiguous."""
-    return np.ascontiguousarray(array.transpose(2, 0, 1)[None])
 
 
 class TemporalCache:
@@ -102,6 +110,7 @@ class TemporalCache:
         self._channels = runtime.network.spec.channels
         self._stats_channels = stats_channels(runtime.network)
         self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._warper = Warper()
         self.reset()
 
     def reset(self) -> None:
@@ -110,6 +119,8 @@ class TemporalCache:
         self._state: TemporalOutputs | None = None
         self._output: np.ndarray | None = None
         self._key: tuple[np.ndarray, float, float] | None = None
+        # This frame's flow and confidence at flow resolution, for the output blend.
+        self._motion_now: tuple[np.ndarray, np.ndarray, float] | None = None
 
     def stylize(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
@@ -143,10 +154,23 @@ class TemporalCache:
         t1 = time.perf_counter()
         out, state = self.runtime.infer_temporal(frame, style, strength, preserve, inputs)
         t2 = time.perf_counter()
+        out = self._blend_output(out)
         self._gray, self._state, self._output = gray, state, out
         self._key = (style.copy(), strength, preserve)
         self.stats.overhead_ms += (t1 - t0) * 1000.0 + (time.perf_counter() - t2) * 1000.0
         return out
+
+    def _blend_output(self, out: np.ndarray) -> np.ndarray:
+        """Blend the last output, warped to this frame, into ``out`` (full resolution)."""
+        motion, self._motion_now = self._motion_now, None
+        if motion is None or self._output is None or self.config.output_blend <= 0.0:
+            return out
+        flow, confidence, ease = motion
+        height, width = out.shape[:2]
+        warped = self._warper.warp(self._output, flow)
+        weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+        weight *= self.config.output_blend * ease
+        return cv2.blendLinear(warped, out, weight, 1.0 - weight)
 
     def _static(self, gray: np.ndarray, style: np.ndarray, strength: float,
                 preserve: float) -> bool:
@@ -185,16 +209,12 @@ class TemporalCache:
             self.stats.resets += 1
             self.reset()
             return empty
-        scale = cfg.flow_scale
-        flow_small = cv2.resize(flow, (width, height), interpolation=cv2.INTER_AREA) / scale
-        conf_small = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_AREA)
         rate = 1.0 - ease * (1.0 - cfg.stat_rate)
-        weights = np.array([cfg.blend, cfg.output_blend], np.float32)[:, None, None] * ease
+        self._motion_now = (flow, confidence, ease)
+        conf_small = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_AREA)
         return TemporalInputs(
-            prev_feats=self._state.features,
-            prev_out=self._output[None],
-            flow=_to_chw(flow_small.astype(np.float32)),
-            confidence=(conf_small[None] * weights).astype(np.float32)[None],
+            prev_feats=self._warper.warp(self._state.features[0], flow)[None],
+            confidence=(conf_small * (cfg.blend * ease))[None, None].astype(np.float32),
             prev_stats=self._state.stats,
             stat_rate=np.array([rate], np.float32),
         )
@@ -203,16 +223,36 @@ class TemporalCache:
         """Backward flow (h, w, 2) float32 at flow resolution and confidence (h, w) in [0, 1]."""
         cfg = self.config
         backward = self._dis.calc(gray, prev, None)  # type: ignore[call-overload]
-        forward = self._dis.calc(prev, gray, None)  # type: ignore[call-overload]
         h, w = gray.shape
-        xs = np.arange(w, dtype=np.float32)[None, :]
-        ys = np.arange(h, dtype=np.float32)[:, None]
-        map_x = xs + backward[..., 0]
-        map_y = ys + backward[..., 1]
+        map_x, map_y = self._warper.maps(backward, h, w)
         warped = cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         error = cv2.blur(cv2.absdiff(gray, warped).astype(np.float32), (3, 3))
         photometric = np.clip((cfg.photo_high - error) / (cfg.photo_high - cfg.photo_low), 0, 1)
-        # Forward-backward consistency (Sundaram et al. 2010): fails where content appears.
+        keep = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+        if cfg.consistency_check:
+            keep &= self._consistent(gray, prev, backward, map_x, map_y)
+        else:
+            keep &= self._smooth_motion(backward)
+        confidence = photometric * keep
+        # Erode so the edges of moving objects take fresh features: no trails behind them.
+        kernel = np.ones((cfg.erode, cfg.erode), np.uint8)
+        return backward, cv2.erode(confidence.astype(np.float32), kernel)
+
+    def _smooth_motion(self, backward: np.ndarray) -> np.ndarray:
+        """False at motion boundaries, where the flow changes by more than ``boundary``
+        pixels per pixel: where an object moves over its background, the uncovered side
+        has no true match, and one flow direction cannot tell it from a match."""
+        limit = self.config.boundary * 8.0  # a 3x3 Sobel sums 8 differences
+        keep = np.ones(backward.shape[:2], bool)
+        for plane in cv2.split(backward):
+            for dx, dy in ((1, 0), (0, 1)):
+                keep &= np.abs(cv2.Sobel(plane, cv2.CV_32F, dx, dy, ksize=3)) <= limit
+        return keep
+
+    def _consistent(self, gray: np.ndarray, prev: np.ndarray, backward: np.ndarray,
+                    map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+        """Forward-backward consistency (Sundaram et al. 2010): False where content appears."""
+        forward = self._dis.calc(prev, gray, None)  # type: ignore[call-overload]
         forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
         # On split planes: numpy reductions over the interleaved last axis cost 3 ms here.
@@ -221,8 +261,4 @@ class TemporalCache:
         sx, sy = bx + fx, by + fy
         mismatch = sx * sx + sy * sy
         bound = 0.01 * (bx * bx + by * by + fx * fx + fy * fy) + 0.5
-        inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
-        confidence = photometric * ((mismatch <= bound) & inside)
-        # Erode so the edges of moving objects take fresh features: no trails behind them.
-        kernel = np.ones((cfg.erode, cfg.erode), np.uint8)
-        return backward, cv2.erode(confidence.astype(np.float32), kernel)
+        return mismatch <= bound

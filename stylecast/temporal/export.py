@@ -20,7 +20,7 @@ from stylecast.runtime import export as plain_export
 from stylecast.temporal.graph import INPUT_NAMES, OUTPUT_NAMES, TemporalFrameGraph
 
 #: Bump whenever TemporalFrameGraph's inputs, outputs or export settings change meaning.
-TEMPORAL_GRAPH_FORMAT = 1
+TEMPORAL_GRAPH_FORMAT = 2
 _MAX_SIDE = 8192
 _EXAMPLE_HW = (64, 96)
 
@@ -66,12 +66,10 @@ def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:
                            f"network needs multiples of {multiple}")
     height = Dim("height_blocks", min=2, max=_MAX_SIDE // multiple)
     width = Dim("width_blocks", min=2, max=_MAX_SIDE // multiple)
-    quarter = {2: height, 3: width}
     dynamic_shapes = {
         "frame": {1: multiple * height, 2: multiple * width},
         "style": None, "strength": None, "preserve": None,
-        "prev_feats": quarter, "prev_out": {1: multiple * height, 2: multiple * width},
-        "flow": quarter, "confidence": quarter,
+        "prev_feats": {1: height, 2: width}, "confidence": {2: height, 3: width},
         "prev_stats": None, "stat_rate": None,
     }
     graph = TemporalFrameGraph(network).eval().to(next(network.parameters()).device)
@@ -82,10 +80,8 @@ def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:
         torch.zeros((1, *_EXAMPLE_HW, 3), dtype=torch.uint8, device=device),
         torch.full((1, num_styles), 1.0 / num_styles, device=device),
         torch.ones(1, device=device), torch.zeros(1, device=device),
-        torch.zeros((1, graph.channels, h, w), device=device),
-        torch.zeros((1, *_EXAMPLE_HW, 3), dtype=torch.uint8, device=device),
-        torch.zeros((1, 2, h, w), device=device),
-        torch.zeros((1, 2, h, w), device=device),
+        torch.zeros((1, h, w, graph.channels), device=device),
+        torch.zeros((1, 1, h, w), device=device),
         torch.zeros((1, 2, graph.stats_channels), device=device),
         torch.ones(1, device=device),
     )

@@ -10,27 +10,28 @@ frame      (1, H, W, 3) uint8            camera frame, RGB; H, W multiples of 4
 style      (1, S) float32                style vector (the mixer's, crossfades included)
 strength   (1,) float32 in [0, 1]        as in FrameGraph
 preserve   (1,) float32 in [0, 1]        as in FrameGraph
-prev_feats (1, C, H/4, W/4) float32      decoder-input features cached from the last frame
-prev_out   (1, H, W, 3) uint8            the last output frame
-flow       (1, 2, H/4, W/4) float32      backward flow in feature pixels (see warp.py)
-confidence (1, 2, H/4, W/4) float32      weight in [0, 1] of the warped history: channel 0
-                                         for the features, channel 1 for the output
+prev_feats (1, H/4, W/4, C) float32      the last frame's decoder-input features, already
+                                         warped to this frame by the cache (channels-last)
+confidence (1, 1, H/4, W/4) float32      weight in [0, 1] of ``prev_feats``
 prev_stats (1, 2, K) float32             smoothed mean (row 0) and variance (row 1) of
                                          every instance norm, K = channels of all norms
 stat_rate  (1,) float32 in [0, 1]        EMA rate for the norm statistics; 1 = this frame's
 ========== ============================ =====================================================
 
-Outputs: ``stylized`` (1, H, W, 3) uint8, ``features`` (1, C, H/4, W/4) float32 (the blended
+Outputs: ``stylized`` (1, H, W, 3) uint8, ``features`` (1, H/4, W/4, C) float32 (the blended
 features, cached for the next frame) and ``stats`` (1, 2, K) float32.
 
-Why an output blend too: the lite decoder ends in a PixelShuffle, so each feature cell owns a
-4x4 block of pixels; warping features by a fraction of a cell cannot move those blocks by a
-fraction, and a 3-pixel pan still shimmers. Blending the warped last output (the same
-warp-and-blend, on 3 channels at full resolution with the flow scaled by 4) removes that
-shimmer; the feature blend keeps the content itself steady, so the output blend can be light.
+The warp itself happens before the graph (``stylecast.temporal.warp_cpu``, ``cv2.remap``), and
+so does the blend of the warped last output, which the cache applies to ``stylized`` at full
+resolution. Why an output blend at all: the lite decoder ends in a PixelShuffle, so each
+feature cell owns a 4x4 block of pixels; warping features by a fraction of a cell cannot move
+those blocks by a fraction, and a 3-pixel pan still shimmers.
 
 Instance-norm statistics computed per frame flicker with sensor noise and small motion;
-smoothing them as an EMA, carried as one tensor, removes that global shimmer.
+smoothing them as an EMA, carried as one tensor, removes some of that global shimmer. It is
+off by default (``SMOOTH_STATS``): it stops OpenVINO fusing each norm into one MVN op and
+cost 13 % per frame at 640x360 for a warping-error ratio of 0.520 against 0.530 without it
+(docs/TEMPORAL.md).
 """
 
 from __future__ import annotations
@@ -39,15 +40,15 @@ import copy
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from stylecast.model.controls import apply_controls
 from stylecast.model.network import ConditionalInstanceNorm, StyleNetwork
-from stylecast.temporal.warp import warp_blend
 
-INPUT_NAMES = ("frame", "style", "strength", "preserve", "prev_feats", "prev_out", "flow",
-               "confidence", "prev_stats", "stat_rate")
+INPUT_NAMES = ("frame", "style", "strength", "preserve", "prev_feats", "confidence",
+               "prev_stats", "stat_rate")
 OUTPUT_NAMES = ("stylized", "features", "stats")
+#: Whether the exported graph smooths norm statistics (see the module docstring).
+SMOOTH_STATS = False
 
 
 class _StatsTape:
@@ -120,7 +121,7 @@ class TemporalFrameGraph(nn.Module):
             ``prev_stats`` through unchanged, so the I/O layout stays the same.
     """
 
-    def __init__(self, network: StyleNetwork, smooth_stats: bool = True) -> None:
+    def __init__(self, network: StyleNetwork, smooth_stats: bool = SMOOTH_STATS) -> None:
         super().__init__()
         self._tape = _StatsTape()
         self.smooth_stats = smooth_stats
@@ -130,9 +131,8 @@ class TemporalFrameGraph(nn.Module):
 
     def forward(
         self, frame: torch.Tensor, style: torch.Tensor, strength: torch.Tensor,
-        preserve: torch.Tensor, prev_feats: torch.Tensor, prev_out: torch.Tensor,
-        flow: torch.Tensor, confidence: torch.Tensor, prev_stats: torch.Tensor,
-        stat_rate: torch.Tensor,
+        preserve: torch.Tensor, prev_feats: torch.Tensor, confidence: torch.Tensor,
+        prev_stats: torch.Tensor, stat_rate: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         tape = self._tape
         tape.prev, tape.rate, tape.offset, tape.out = prev_stats, stat_rate, 0, []
@@ -140,16 +140,11 @@ class TemporalFrameGraph(nn.Module):
             image = frame.permute(0, 3, 1, 2).float() * (1.0 / 255.0)
             net = self.network
             fresh = net.transform(net.encode(image, style), style)
-            features = warp_blend(fresh, prev_feats, flow, confidence[:, 0:1])
+            features = torch.lerp(fresh, prev_feats.permute(0, 3, 1, 2), confidence)
             styled = net.decode(features, style, image)
             stats = torch.cat(tape.out, dim=2) if self.smooth_stats else prev_stats + 0.0
         finally:
             tape.prev, tape.rate, tape.out = None, None, []
         out = apply_controls(styled, image, strength, preserve)
-        # Full-resolution flow and weight for the output blend: bilinear, flow in pixels.
-        flow_full = F.interpolate(flow, scale_factor=4.0, mode="bilinear") * 4.0
-        weight_full = F.interpolate(confidence[:, 1:2], scale_factor=4.0, mode="bilinear")
-        previous = prev_out.permute(0, 3, 1, 2).float() * (1.0 / 255.0)
-        out = warp_blend(out, previous, flow_full, weight_full)
         stylized = (out * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1)
-        return stylized, features, stats
+        return stylized, features.permute(0, 2, 3, 1), stats

@@ -1,6 +1,12 @@
 """The temporal state as plain numpy arrays: what crosses the Runtime boundary per frame.
 
 numpy only (no torch), so ``stylecast.runtime.base`` can import it without cost.
+
+The cache warps the history *before* the graph (``stylecast.temporal.warp_cpu``): the graph
+only blends, so it needs no flow input and no grid sampling (OpenVINO's GridSample cost
+6 ms per frame at 640x360 where ``cv2.remap`` of the same features costs 0.5 ms). Features
+cross the boundary channels-last, the layout ``cv2.remap`` reads, so no transpose is paid on
+either side.
 """
 
 from __future__ import annotations
@@ -15,18 +21,15 @@ class TemporalInputs:
     """Per-frame temporal inputs of ``TemporalFrameGraph`` (layout in its module docstring).
 
     Attributes:
-        prev_feats: (1, C, h, w) float32, h = H/4 and w = W/4 of the network input.
-        prev_out: (1, H, W, 3) uint8 RGB, the last output.
-        flow: (1, 2, h, w) float32 backward flow in feature pixels.
-        confidence: (1, 2, h, w) float32 in [0, 1], history weight for features (channel 0)
-            and output (channel 1); 0 everywhere means "no history".
+        prev_feats: (1, h, w, C) float32, the last frame's decoder-input features already
+            warped to this frame; h = H/4 and w = W/4 of the network input.
+        confidence: (1, 1, h, w) float32 in [0, 1], weight of ``prev_feats``; 0 everywhere
+            means "no history".
         prev_stats: (1, 2, K) float32 smoothed norm mean/variance.
         stat_rate: (1,) float32 in [0, 1]; 1 uses this frame's statistics only.
     """
 
     prev_feats: np.ndarray
-    prev_out: np.ndarray
-    flow: np.ndarray
     confidence: np.ndarray
     prev_stats: np.ndarray
     stat_rate: np.ndarray
@@ -42,13 +45,16 @@ class TemporalInputs:
             width: w, network input width / 4.
         """
         return cls(
-            prev_feats=np.zeros((1, channels, height, width), np.float32),
-            prev_out=np.zeros((1, height * 4, width * 4, 3), np.uint8),
-            flow=np.zeros((1, 2, height, width), np.float32),
-            confidence=np.zeros((1, 2, height, width), np.float32),
+            prev_feats=np.zeros((1, height, width, channels), np.float32),
+            confidence=np.zeros((1, 1, height, width), np.float32),
             prev_stats=np.zeros((1, 2, stats_channels), np.float32),
             stat_rate=np.ones(1, np.float32),
         )
+
+    def feeds(self) -> dict[str, np.ndarray]:
+        """The state inputs by graph input name (the frame and controls come separately)."""
+        return {"prev_feats": self.prev_feats, "confidence": self.confidence,
+                "prev_stats": self.prev_stats, "stat_rate": self.stat_rate}
 
     def check(self, channels: int, stats_channels: int, height: int, width: int) -> None:
         """Shape and dtype check at the runtime boundary.
@@ -57,14 +63,9 @@ class TemporalInputs:
             ValueError: an array's shape or dtype differs from the layout above.
         """
         expected = {
-            "prev_feats": (1, channels, height, width), "flow": (1, 2, height, width),
-            "confidence": (1, 2, height, width), "prev_stats": (1, 2, stats_channels),
-            "stat_rate": (1,),
+            "prev_feats": (1, height, width, channels), "confidence": (1, 1, height, width),
+            "prev_stats": (1, 2, stats_channels), "stat_rate": (1,),
         }
-        if self.prev_out.dtype != np.uint8 or self.prev_out.shape != (1, height * 4,
-                                                                       width * 4, 3):
-            raise ValueError(f"temporal input prev_out must be (1, {height * 4}, {width * 4}, "
-                             f"3) uint8; got {self.prev_out.shape} {self.prev_out.dtype}")
         for name, shape in expected.items():
             array = getattr(self, name)
             if array.dtype != np.float32 or array.shape != shape:
@@ -78,7 +79,7 @@ class TemporalOutputs:
     """What the graph hands back for the next frame.
 
     Attributes:
-        features: (1, C, h, w) float32 blended decoder-input features.
+        features: (1, h, w, C) float32 blended decoder-input features.
         stats: (1, 2, K) float32 smoothed norm statistics.
     """
 

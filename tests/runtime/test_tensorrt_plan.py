@@ -335,7 +335,7 @@ def test_profile_shapes_cover_the_temporal_state() -> None:
     io = expected_tensors(num_styles=3, channels=16, stats_channels=96, temporal=True)
     shapes = profile_shapes(io, PROFILE)
     assert shapes["frame"] == ((1, 108, 192, 3), (1, 720, 1280, 3), (1, 1080, 1920, 3))
-    assert shapes["prev_feats"] == ((1, 16, 27, 48), (1, 16, 180, 320), (1, 16, 270, 480))
+    assert shapes["prev_feats"] == ((1, 27, 48, 16), (1, 180, 320, 16), (1, 270, 480, 16))
     assert shapes["prev_stats"] == ((1, 2, 96),) * 3
     assert shapes["style"] == ((1, 3),) * 3
     assert list(shapes) == list(temporal_graph.INPUT_NAMES)
@@ -403,9 +403,8 @@ def test_binding_plan_matches_the_exported_temporal_graph(
     assert tuple(s.name for s in plan.outputs) == temporal_graph.OUTPUT_NAMES
     k = temporal_graph.stats_channels(network)
     shapes = plan.shapes(360, 640)
-    assert shapes["prev_feats"] == (1, 16, 90, 160) == shapes["features"]
-    assert shapes["flow"] == (1, 2, 90, 160) == shapes["confidence"]
-    assert shapes["prev_out"] == (1, 360, 640, 3)
+    assert shapes["prev_feats"] == (1, 90, 160, 16) == shapes["features"]
+    assert shapes["confidence"] == (1, 1, 90, 160)
     assert shapes["prev_stats"] == (1, 2, k) == shapes["stats"]
     assert shapes["stat_rate"] == (1,)
 

@@ -450,7 +450,7 @@ def test_temporal_matches_the_torch_runtime(network: StyleNetwork, fake: fake_cu
     assert outputs.features.dtype == np.float32
     np.testing.assert_allclose(outputs.features, expected_state.features, atol=1e-4)
     np.testing.assert_allclose(outputs.stats, expected_state.stats, atol=1e-4)
-    with pytest.raises(ValueError, match="temporal input prev_out must be"):
+    with pytest.raises(ValueError, match="temporal input prev_feats must be"):
         runtime.infer_temporal(make_frame(32, 52), STYLE, 1.0, 0.0, state)
     runtime.close()
 

@@ -22,10 +22,8 @@ def _state(network, height: int, width: int, seed: int) -> TemporalInputs:  # ty
     h, w = height // 4, width // 4
     k = stats_channels(network)
     return TemporalInputs(
-        prev_feats=rng.normal(0, 1, (1, network.spec.channels, h, w)).astype(np.float32),
-        prev_out=rng.integers(0, 256, (1, height, width, 3), dtype=np.uint8),
-        flow=rng.normal(0, 2, (1, 2, h, w)).astype(np.float32),
-        confidence=rng.uniform(0, 1, (1, 2, h, w)).astype(np.float32),
+        prev_feats=rng.normal(0, 1, (1, h, w, network.spec.channels)).astype(np.float32),
+        confidence=rng.uniform(0, 1, (1, 1, h, w)).astype(np.float32),
         prev_stats=np.stack([rng.normal(0, 0.3, (1, k)), rng.uniform(0.2, 2, (1, k))],
                             1).astype(np.float32),
         stat_rate=np.array([0.3], np.float32),
