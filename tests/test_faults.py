@@ -38,7 +38,6 @@ class UdpSender:
         self.url = f"udp://127.0.0.1:{port}?pkt_size=1316"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self.sent = 0
 
     def start(self) -> UdpSender:
         self._thread.start()
@@ -50,19 +49,25 @@ class UdpSender:
 
     def _run(self) -> None:
         with av.open(self.url, "w", format="mpegts") as container:
-            stream = container.add_stream("libx264", rate=30)
-            stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-            stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "10"}
-            start = time.monotonic()
-            i = 0
-            while not self._stop.is_set():
-                frame = av.VideoFrame.from_ndarray(moving_frame(i, 96, 64), format="rgb24")
-                frame.pts = i
-                frame.time_base = Fraction(1, 30)
-                container.mux(stream.encode(frame))
-                i += 1
-                self.sent = i
-                self._stop.wait(max(0.0, start + i / 30 - time.monotonic()))
+            send_at_30fps(container, self._stop)
+
+
+def send_at_30fps(container: av.container.OutputContainer, stop: threading.Event) -> int:
+    """Encode moving 96x64 frames into ``container`` in real time until ``stop``; returns
+    how many were sent."""
+    stream = container.add_stream("libx264", rate=30)
+    stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+    stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "10"}
+    start = time.monotonic()
+    i = 0
+    while not stop.is_set():
+        frame = av.VideoFrame.from_ndarray(moving_frame(i, 96, 64), format="rgb24")
+        frame.pts = i
+        frame.time_base = Fraction(1, 30)
+        container.mux(stream.encode(frame))
+        i += 1
+        stop.wait(max(0.0, start + i / 30 - time.monotonic()))
+    return i
 
 
 def free_tcp_port() -> int:
@@ -85,7 +90,6 @@ class TcpSender:
         self._server = socket.create_server(("127.0.0.1", port), reuse_port=False)
         self._server.settimeout(0.2)
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self.sent = 0
         self.clients = 0
 
     def start(self) -> TcpSender:
@@ -113,19 +117,7 @@ class TcpSender:
     def _serve(self, conn: socket.socket) -> None:
         with conn.makefile("wb", buffering=0) as wire, \
                 av.open(wire, "w", format="mpegts") as container:
-            stream = container.add_stream("libx264", rate=30)
-            stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-            stream.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "10"}
-            start = time.monotonic()
-            i = 0
-            while not self._stop.is_set():
-                frame = av.VideoFrame.from_ndarray(moving_frame(i, 96, 64), format="rgb24")
-                frame.pts = i
-                frame.time_base = Fraction(1, 30)
-                container.mux(stream.encode(frame))
-                i += 1
-                self.sent += 1
-                self._stop.wait(max(0.0, start + i / 30 - time.monotonic()))
+            send_at_30fps(container, self._stop)
 
 
 def _start_sender(transport: str, port: int) -> UdpSender | TcpSender:
