@@ -71,6 +71,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="camera noise added to synthetic frames (levels, 0..255)")
     t.add_argument("--clips", type=Path, default=Path("../shared/data/video"),
                    help="folder with the optional real clips (skipped when absent)")
+    t.add_argument("--photos", type=Path, default=Path("../shared/data"),
+                   help="data root whose held-out photos (content/bsds500/test) become "
+                   "sequences with exact motion (skipped when absent)")
     t.add_argument("--strip", type=Path, default=None,
                    help="write a PNG strip of 6 frames: input, per-frame, cached")
     t.add_argument("--strip-clip", default="synthetic object", help="sequence for the strip")
@@ -150,7 +153,7 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
     try:
         rows = run_temporal_bench(
             runtime, style, parse_size(args.temporal_size), args.temporal_frames, args.noise,
-            args.clips, args.strip, args.strip_clip)
+            args.clips, args.strip, args.strip_clip, photo_root=args.photos)
     finally:
         runtime.close()
     info, machine = runtime.info, describe()

@@ -127,6 +127,28 @@ def synthetic_clips(size: tuple[int, int], length: int, noise: float) -> Iterato
     yield Clip("synthetic still (camera noise)", "exact", frames, zeros, ones)
 
 
+#: Held-out photos (never trained on) that the photo sequences move, under the data root.
+PHOTOS = "content/bsds500/test"
+
+
+def photo_clips(root: Path, size: tuple[int, int], length: int, noise: float,
+                count: int = 2) -> Iterator[Clip]:
+    """Pan, zoom and moving object built from real held-out photos with exact motion: real
+    camera content with ground-truth flow. Nothing when ``root`` has no such photos."""
+    folder = root / PHOTOS
+    files = sorted(folder.glob("*.jpg"))[:count + 1] if folder.is_dir() else []
+    photos = [cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+              for img in (cv2.imread(str(f)) for f in files) if img is not None]
+    for index, photo in enumerate(photos[:count]):
+        name = files[index].stem
+        for kind in KINDS:
+            seq = make_sequence(kind, length=length, size=size, noise=noise, seed=index,
+                                photo=photo, object_photo=photos[-1])
+            uncovered = [~v for v in seq.valid] if kind == "object" else None
+            yield Clip(f"photo {kind} ({PHOTOS}/{name})", "exact", seq.frames, seq.flows,
+                       seq.valid, uncovered)
+
+
 def reference_flow(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Backward flows (DIS MEDIUM, full resolution) and forward-backward validity masks."""
     dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
@@ -206,11 +228,14 @@ def strip(frames: list[np.ndarray], per_frame: list[np.ndarray], cached: list[np
 def run_temporal_bench(
     runtime: Runtime, style: np.ndarray, size: tuple[int, int], length: int,
     noise: float, clip_root: Path | None, strip_path: Path | None, strip_clip: str,
+    photo_root: Path | None = None,
 ) -> list[TemporalRow]:
-    """Every synthetic sequence, then the real clips present; optionally writes the strip
-    of the sequence named ``strip_clip``."""
+    """Every synthetic sequence, the photo sequences and the real clips present; optionally
+    writes the strip of the sequence named ``strip_clip``."""
     rows = []
     clips = list(synthetic_clips(size, length, noise))
+    if photo_root is not None:
+        clips += list(photo_clips(photo_root, size, length, noise))
     if clip_root is not None and clip_root.is_dir():
         clips += list(real_clips(clip_root, size, length))
     for clip in clips:

@@ -5,6 +5,9 @@ first, the exact backward flow (H, W, 2) float32 (frame t at x shows what frame 
 at x + flow) and a validity mask (H, W) bool that is False where the content is new
 (entering at the border, or uncovered behind a moving object). Camera noise (a fresh
 Gaussian per frame) is added on top, as a real sensor would; flows refer to the clean scene.
+
+The scene is a generated texture, or a real photograph (``photo``): the motion is then
+still exact, and the content is what a camera sees (the bench uses held-out photos).
 """
 
 from __future__ import annotations
@@ -78,10 +81,14 @@ def _zoom(canvas: np.ndarray, n: int, h: int, w: int, rate: float):
     return frames, flows, valid
 
 
-def _object(canvas: np.ndarray, n: int, h: int, w: int, speed: int, seed: int):
+def _object(canvas: np.ndarray, n: int, h: int, w: int, speed: int, seed: int,
+            patch: np.ndarray | None = None):
     background = canvas[:h, :w]
     side = max(8, min(h, w) // 3)
-    patch = texture(side, side, seed + 1)[..., ::-1] * 0.6 + 60  # distinct from the background
+    if patch is None:
+        patch = texture(side, side, seed + 1)[..., ::-1] * 0.6 + 60  # unlike the background
+    else:
+        patch = cv2.resize(patch, (side, side), interpolation=cv2.INTER_AREA)
     xs, ys = _grid(h, w)
     frames, flows, valid, boxes = [], [], [], []
     y0 = (h - side) // 2
@@ -106,9 +113,20 @@ def _object(canvas: np.ndarray, n: int, h: int, w: int, speed: int, seed: int):
     return frames, flows, valid
 
 
+def _cover(photo: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``photo`` scaled (keeping its aspect) and centre-cropped to exactly (height, width)."""
+    scale = max(height / photo.shape[0], width / photo.shape[1])
+    resized = cv2.resize(photo, (max(width, round(photo.shape[1] * scale)),
+                                 max(height, round(photo.shape[0] * scale))),
+                         interpolation=cv2.INTER_AREA)
+    y0 = (resized.shape[0] - height) // 2
+    x0 = (resized.shape[1] - width) // 2
+    return resized[y0:y0 + height, x0:x0 + width].astype(np.float32)
+
+
 def make_sequence(
     kind: str, length: int = 8, size: tuple[int, int] = (128, 96), noise: float = 4.0,
-    seed: int = 0,
+    seed: int = 0, photo: np.ndarray | None = None, object_photo: np.ndarray | None = None,
 ) -> Sequence:
     """A sequence of ``length`` frames of (width, height) ``size`` with exact motion.
 
@@ -119,19 +137,25 @@ def make_sequence(
         size: (width, height).
         noise: standard deviation of the per-frame camera noise, in levels (0..255).
         seed: texture and noise seed.
+        photo: (H, W, 3) uint8 RGB scene to move instead of the generated texture; scaled
+            and cropped to cover the canvas.
+        object_photo: (H, W, 3) uint8 RGB picture for the moving square of "object".
 
     Returns:
         The sequence (frames uint8, flows float32, validity masks bool).
     """
     w, h = size
     step = (3, 1)
-    canvas = texture(h + step[1] * length + 8, w + step[0] * length + 8, seed)
+    canvas_h, canvas_w = h + step[1] * length + 8, w + step[0] * length + 8
+    canvas = (texture(canvas_h, canvas_w, seed) if photo is None
+              else _cover(photo, canvas_h, canvas_w))
     if kind == "pan":
         clean, flows, valid = _pan(canvas, length, h, w, step)
     elif kind == "zoom":
         clean, flows, valid = _zoom(canvas, length, h, w, 1.03)
     elif kind == "object":
-        clean, flows, valid = _object(canvas, length, h, w, 4, seed)
+        patch = None if object_photo is None else object_photo.astype(np.float32)
+        clean, flows, valid = _object(canvas, length, h, w, 4, seed, patch)
     else:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     rng = np.random.default_rng(seed + 1000)
