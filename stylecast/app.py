@@ -40,6 +40,7 @@ class EngineOptions:
     blend: dict[str, float] = field(default_factory=dict)
     # Off by default until the cache meets its cost goal (docs/TEMPORAL.md).
     temporal: bool = False
+    temporal_reuse: int = 0
     runtime_options: dict[str, object] = field(default_factory=dict)
 
 
@@ -86,7 +87,8 @@ def build_stylizer(
     runtime = open_runtime_for(pack, options)
     mixer = StyleMixer([s.name for s in pack.styles], weights)
     stylizer = Stylizer(runtime, mixer, process_size=options.process_size,
-                        upsample=options.upsample, temporal=options.temporal)
+                        upsample=options.upsample, temporal=options.temporal,
+                        temporal_reuse=options.temporal_reuse)
     stylizer.strength = options.strength
     stylizer.preserve_colour = options.preserve_colour
     return stylizer, pack

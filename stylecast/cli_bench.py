@@ -77,6 +77,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--strip", type=Path, default=None,
                    help="write a PNG strip of 6 frames: input, per-frame, cached")
     t.add_argument("--strip-clip", default="synthetic object", help="sequence for the strip")
+    t.add_argument("--temporal-reuse", type=int, default=None, metavar="N",
+                   help="let the cache skip the network on up to N frames in a row where the "
+                   "motion is trusted (default: the cache's own setting)")
     p.add_argument("--write", type=Path, default=None,
                    help="prepend the results as markdown to this file (docs/BENCHMARKS.md)")
     p.set_defaults(handler=bench)
@@ -136,6 +139,17 @@ def _ratios(model: list[dict], pipeline: list[dict]) -> dict[str, float]:
     return ratios
 
 
+def _temporal_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from stylecast.errors import ConfigError
+    from stylecast.temporal.cache import TemporalConfig
+
+    if args.temporal_reuse is None:
+        return None
+    if args.temporal_reuse < 0:
+        raise ConfigError(f"--temporal-reuse must be 0 or more, not {args.temporal_reuse}")
+    return TemporalConfig(reuse=args.temporal_reuse)
+
+
 def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped-def]
     import numpy as np
 
@@ -153,7 +167,8 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
     try:
         rows = run_temporal_bench(
             runtime, style, parse_size(args.temporal_size), args.temporal_frames, args.noise,
-            args.clips, args.strip, args.strip_clip, photo_root=args.photos)
+            args.clips, args.strip, args.strip_clip, photo_root=args.photos,
+            config=_temporal_config(args))
     finally:
         runtime.close()
     info, machine = runtime.info, describe()

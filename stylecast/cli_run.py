@@ -75,11 +75,17 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "output size; e.g. 640x360 for 720p output on a laptop CPU")
     g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
     g.add_argument("--temporal", dest="temporal", action="store_true", default=False,
-                   help="reuse motion-compensated features of earlier frames (steadier video, "
-                   "~30%% more time per frame today; see docs/TEMPORAL.md)")
+                   help="reuse motion-compensated features and output of earlier frames "
+                   "(warping error about halved; ~15%% more time per frame on a 2-core CPU; "
+                   "see docs/TEMPORAL.md)")
     g.add_argument("--no-temporal", dest="temporal", action="store_false",
                    help="stylize every frame on its own (the default until the temporal "
                    "cache meets its cost goal)")
+    g.add_argument("--temporal-reuse", type=int, default=0, metavar="N",
+                   help="with --temporal, the speed mode: up to N frames in a row skip the "
+                   "network and show the last output moved with the camera, where >= 90%% "
+                   "of the picture's motion is trusted (faster; may smear newly uncovered "
+                   "edges for a frame)")
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:
@@ -100,7 +106,8 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         network=args.network, runtime=args.runtime, precision=args.precision,
         threads=args.threads, process_size=args.process_size, upsample=args.upsample,
         strength=args.strength, preserve_colour=args.preserve_colour, blend=blend,
-        temporal=args.temporal, runtime_options=runtime_options)
+        temporal=args.temporal, temporal_reuse=args.temporal_reuse,
+        runtime_options=runtime_options)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

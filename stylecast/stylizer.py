@@ -56,15 +56,20 @@ class Stylizer:
             below the frame size.
         temporal: use the temporal feature cache (steady video; see stylecast.temporal)
             when the runtime supports it.
+        temporal_reuse: with the cache, let up to this many frames in a row skip the
+            network where the motion is trusted (``TemporalConfig.reuse``; 0 = never).
     """
 
     def __init__(
         self, runtime: Runtime, mixer: StyleMixer, *,
         process_size: tuple[int, int] | None = None, upsample: str = "guided",
-        temporal: bool = False,
+        temporal: bool = False, temporal_reuse: int = 0,
     ) -> None:
         if upsample not in UPSAMPLE_MODES:
             raise ConfigError(f"--upsample must be one of {UPSAMPLE_MODES}")
+        if temporal_reuse < 0:
+            raise ConfigError(f"--temporal-reuse must be 0 or more, not {temporal_reuse}")
+        self.temporal_reuse = temporal_reuse
         self.runtime = runtime
         self.mixer = mixer
         self.requested_process_size = process_size
@@ -142,9 +147,10 @@ class Stylizer:
             if not temporal:
                 return self.runtime.infer(small, vector, strength, preserve)
             if self._cache is None:
-                from stylecast.temporal.cache import TemporalCache
+                from stylecast.temporal.cache import TemporalCache, TemporalConfig
 
-                self._cache = TemporalCache(self.runtime)
+                self._cache = TemporalCache(self.runtime,
+                                            TemporalConfig(reuse=self.temporal_reuse))
             elif reset:
                 self._cache.reset()
             return self._cache.stylize(small, vector, strength, preserve)

@@ -187,7 +187,8 @@ class LiveController:
             "style": self.stylizer.mixer.dominant(), "styles": self.stylizer.mixer.weights(),
             "strength": self.stylizer.strength, "preserve_colour": self.stylizer.preserve_colour,
             "temporal": self.stylizer.temporal, "paused": self.pipeline.paused,
-            # frames, static_frames (network skipped), resets (scene cuts), overhead_ms
+            # frames, static_frames and reused_frames (network skipped), resets (scene cuts),
+            # overhead_ms
             "temporal_stats": self.stylizer.temporal_stats() or {},
             "stage_ms": snap["stage_ms"], "outputs": self.pipeline.active_sinks,
         }

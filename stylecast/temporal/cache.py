@@ -60,6 +60,10 @@ class TemporalConfig:
             boundaries (``boundary``) and the photometric check guard disocclusions.
         boundary: flow gradient (pixels per pixel) above which a pixel counts as a motion
             boundary when ``consistency_check`` is off.
+        reuse: at most this many frames in a row may skip the network and show the last
+            output motion-compensated instead (0 = never): the cache's speed mode.
+        reuse_confidence: fraction of the frame whose history must be trusted for a frame
+            to be reused; style, strength and colour preservation must also be unchanged.
     """
 
     blend: float = 0.8
@@ -74,6 +78,8 @@ class TemporalConfig:
     erode: int = 5
     consistency_check: bool = False
     boundary: float = 0.4
+    reuse: int = 0
+    reuse_confidence: float = 0.9
 
 
 @dataclass
@@ -82,13 +88,15 @@ class TemporalStats:
 
     frames: int = 0
     static_frames: int = 0
+    reused_frames: int = 0  # network skipped, last output warped (``reuse``)
     resets: int = 0
     overhead_ms: float = 0.0  # cache work outside the network, summed
 
     def as_dict(self) -> dict[str, float]:
         ran = max(1, self.frames - self.static_frames)
         return {"frames": self.frames, "static_frames": self.static_frames,
-                "resets": self.resets, "overhead_ms_per_frame": self.overhead_ms / ran}
+                "reused_frames": self.reused_frames, "resets": self.resets,
+                "overhead_ms_per_frame": self.overhead_ms / ran}
 
 
 class TemporalCache:
@@ -121,6 +129,7 @@ class TemporalCache:
         self._key: tuple[np.ndarray, float, float] | None = None
         # This frame's flow and confidence at flow resolution, for the output blend.
         self._motion_now: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._reused = 0  # frames reused since the network last ran
 
     def stylize(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
@@ -151,13 +160,39 @@ class TemporalCache:
             self.stats.overhead_ms += (time.perf_counter() - t0) * 1000.0
             return self._output
         inputs = self._inputs(gray, (style, strength, preserve), height, width)
+        if self._may_reuse():
+            return self._reuse(gray, inputs, t0)
         t1 = time.perf_counter()
         out, state = self.runtime.infer_temporal(frame, style, strength, preserve, inputs)
         t2 = time.perf_counter()
         out = self._blend_output(out)
+        self._reused = 0
         self._gray, self._state, self._output = gray, state, out
         self._key = (style.copy(), strength, preserve)
         self.stats.overhead_ms += (t1 - t0) * 1000.0 + (time.perf_counter() - t2) * 1000.0
+        return out
+
+    def _may_reuse(self) -> bool:
+        """Whether this frame may skip the network: reuse allowed and not used up, style and
+        controls unchanged (ease 1), and enough of the frame trusted."""
+        cfg, motion = self.config, self._motion_now
+        if cfg.reuse <= self._reused or motion is None or self._state is None:
+            return False
+        _, confidence, ease = motion
+        return ease >= 1.0 and float((confidence > 0.5).mean()) >= cfg.reuse_confidence
+
+    def _reuse(self, gray: np.ndarray, inputs: TemporalInputs, t0: float) -> np.ndarray:
+        """The last output and features carried to this frame by the flow; no network."""
+        motion, output, state = self._motion_now, self._output, self._state
+        if motion is None or output is None or state is None:
+            raise RuntimeError("temporal cache: a frame was reused without history")
+        self._motion_now = None
+        out = self._warper.warp(output, motion[0])
+        self._state = TemporalOutputs(features=inputs.prev_feats, stats=state.stats)
+        self._gray, self._output = gray, out
+        self._reused += 1
+        self.stats.reused_frames += 1
+        self.stats.overhead_ms += (time.perf_counter() - t0) * 1000.0
         return out
 
     def _blend_output(self, out: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from temporal_helpers import ALPHA, BETA, run_both
 
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.cache import TemporalCache, TemporalConfig
 from stylecast.temporal.synthetic import KINDS, make_sequence, texture, warping_error
 
 # The moving object's edge band, which the cache gives fresh features so that no trail is
@@ -102,3 +102,41 @@ def test_size_change_starts_afresh(runtime: TorchRuntime) -> None:
     frame = make_sequence("pan", length=1, size=(96, 64)).frames[0]
     out = cache.stylize(frame, ALPHA, 1.0, 0.0)
     assert np.array_equal(out, runtime.infer(frame, ALPHA, 1.0, 0.0))
+
+
+def test_reuse_skips_the_network_on_alternate_frames_with_the_warped_output(
+        runtime: TorchRuntime) -> None:
+    seq = make_sequence("pan", length=7, size=(128, 96), noise=0.0)
+    cache = TemporalCache(runtime, TemporalConfig(reuse=1, reuse_confidence=0.5))
+    calls = 0
+    infer = runtime.infer_temporal
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return infer(*args, **kwargs)
+
+    runtime.infer_temporal = counting  # type: ignore[method-assign]
+    outs = [cache.stylize(f, ALPHA, 1.0, 0.0).copy() for f in seq.frames]
+    # Frames 0, 2, 4, 6 run the network; 1, 3, 5 are reused.
+    assert cache.stats.reused_frames == 3 and calls == 4, (cache.stats, calls)
+    # A reused frame is the last output carried by the pan (3 px right, 1 px down): away from
+    # the borders it is the previous output shifted, up to the estimated flow's error (a wrong
+    # shift by a pixel differs by ~30 levels here) ...
+    shifted = outs[0][11:-9, 13:-7].astype(int)
+    reused = np.abs(outs[1][10:-10, 10:-10].astype(int) - shifted).mean()
+    # ... and closer to it than a fresh stylization of that frame.
+    fresh = runtime.infer(seq.frames[1], ALPHA, 1.0, 0.0)[10:-10, 10:-10].astype(int)
+    assert reused < 5.0 and reused < np.abs(fresh - shifted).mean(), reused
+    before = warping_error([runtime.infer(f, ALPHA, 1.0, 0.0) for f in seq.frames],
+                           seq.flows, seq.valid)
+    assert warping_error(outs, seq.flows, seq.valid) < 0.5 * before
+
+
+def test_reuse_never_hides_a_style_change(runtime: TorchRuntime) -> None:
+    seq = make_sequence("pan", length=4, size=(128, 96), noise=0.0)
+    cache = TemporalCache(runtime, TemporalConfig(reuse=3, reuse_confidence=0.5))
+    cache.stylize(seq.frames[0], ALPHA, 1.0, 0.0)
+    out = cache.stylize(seq.frames[1], BETA, 1.0, 0.0)
+    assert cache.stats.reused_frames == 0
+    assert np.array_equal(out, runtime.infer(seq.frames[1], BETA, 1.0, 0.0))

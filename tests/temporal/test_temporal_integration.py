@@ -42,7 +42,7 @@ def test_temporal_is_off_by_default_and_toggles(runtime: TorchRuntime) -> None:
     outs = [stylizer.stylize_array(f) for f in frames]
     assert not np.array_equal(outs[-1], runtime.infer(frames[-1], ALPHA, 1, 0))
     assert stylizer.temporal_stats() == pytest.approx(
-        {"frames": 3, "static_frames": 0, "resets": 0,
+        {"frames": 3, "static_frames": 0, "reused_frames": 0, "resets": 0,
          "overhead_ms_per_frame": stylizer.temporal_stats()["overhead_ms_per_frame"]})
     stylizer.temporal = False
     assert np.array_equal(stylizer.stylize_array(frames[0]), runtime.infer(frames[0], ALPHA, 1, 0))
@@ -66,6 +66,20 @@ def test_temporal_flags_on_run_and_render(command: list[str]) -> None:
     assert engine_options(parser.parse_args(command)).temporal is False
     assert engine_options(parser.parse_args([*command, "--temporal"])).temporal is True
     assert engine_options(parser.parse_args([*command, "--no-temporal"])).temporal is False
+    options = engine_options(parser.parse_args([*command, "--temporal", "--temporal-reuse", "2"]))
+    assert options.temporal_reuse == 2
+
+
+def test_temporal_reuse_reaches_the_cache_and_a_negative_count_is_refused(
+        runtime: TorchRuntime) -> None:
+    stylizer = Stylizer(runtime, StyleMixer(NAMES, {"alpha": 1.0}), temporal=True,
+                        temporal_reuse=2)
+    frames = make_sequence("pan", length=3, size=(64, 48), noise=0.0).frames
+    for frame in frames:
+        stylizer.stylize_array(frame)
+    assert stylizer._cache is not None and stylizer._cache.config.reuse == 2
+    with pytest.raises(ConfigError, match="--temporal-reuse must be 0 or more, not -1"):
+        Stylizer(runtime, StyleMixer(NAMES, {"alpha": 1.0}), temporal_reuse=-1)
 
 
 def test_live_control_toggles_the_cache_and_reports_it(runtime: TorchRuntime) -> None:
