@@ -10,8 +10,10 @@ from stylecast import __version__
 from stylecast.errors import StylecastError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from stylecast import cli_bench, cli_engine, cli_info, cli_run, cli_soak, cli_train
+def build_parser(training_only: bool = False) -> argparse.ArgumentParser:
+    """All subcommands; with ``training_only`` just ``train`` and ``evaluate``, which import
+    neither PyAV nor OpenVINO (for a GPU machine that has torch and little else)."""
+    from stylecast import cli_train
 
     parser = argparse.ArgumentParser(
         prog="stylecast",
@@ -19,6 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stylecast {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if training_only:
+        cli_train.add_parser(sub)
+        cli_train.add_evaluate_parser(sub)
+        return parser
+    from stylecast import cli_bench, cli_engine, cli_info, cli_run, cli_soak
+
     cli_run.add_parsers(sub)
     cli_info.add_parsers(sub)
     cli_bench.add_parser(sub)
@@ -29,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, *, training_only: bool = False) -> int:
+    parser = build_parser(training_only)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")

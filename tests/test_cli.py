@@ -160,3 +160,19 @@ def test_styles_lists_title_artist_year(capsys: pytest.CaptureFixture[str]) -> N
     assert "alpha" in out and "Title 0" in out and "Artist 0" in out and "1900" in out
     assert main(["styles", "--json"]) == 0
     assert '"name": "beta"' in capsys.readouterr().out
+
+
+def test_training_only_parser_has_train_and_evaluate_and_imports_no_media_stack() -> None:
+    import subprocess
+    import sys
+
+    # A GPU machine with torch and little else (scripts/gpu_train.sh): no PyAV, no OpenVINO.
+    code = ("import sys\n"
+            "for m in ('av', 'openvino', 'pyvirtualcam', 'websockets'): sys.modules[m] = None\n"
+            "from stylecast.cli import build_parser\n"
+            "parser = build_parser(training_only=True)\n"
+            "print(sorted(parser._subparsers._group_actions[0].choices))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['evaluate', 'train']"
