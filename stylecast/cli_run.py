@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from stylecast.model.pack import StylePack
     from stylecast.runtime.base import Runtime
     from stylecast.stylizer import Stylizer
+
+log = logging.getLogger(__name__)
 
 INPUT_HELP = (
     "what to stylize: 'test' (built-in animated test pattern, needs nothing), a video file, "
@@ -72,7 +75,9 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "falls back, logged, when compiling fails)")
     g.add_argument("--process-size", type=size_arg, default=None, metavar="WxH",
                    help="run the network at this size and upsample (edge-aware) to the "
-                   "output size; e.g. 640x360 for 720p output on a laptop CPU")
+                   "output size, e.g. 640x360 for 720p output on a laptop CPU. Default: "
+                   "`run` on a CPU runtime scales the output down to ~480x272 (live speed); "
+                   "`render` and GPU runtimes use the full output size")
     g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
     g.add_argument("--temporal", dest="temporal", action="store_true", default=False,
                    help="reuse motion-compensated features and output of earlier frames "
@@ -272,6 +277,7 @@ def _run_live(args: argparse.Namespace) -> int:
 
         check_bind(args.control_host, _control_token(args))
     stylizer, _pack = build_stylizer(args.style, engine_options(args))
+    _live_on_cpu(args, stylizer)
     obs = _obs_config(args)
     source = open_live_source(args.input, size=args.size, fps=args.fps, loop=args.loop)
     sinks = live_sinks(args, obs)
@@ -363,6 +369,21 @@ def _next_wait(status_every: float, deadline: float | None) -> float:
     if deadline is not None:
         wait = max(0.0, min(wait, deadline - time.monotonic()))
     return wait
+
+
+def _live_on_cpu(args: argparse.Namespace, stylizer) -> None:  # type: ignore[no-untyped-def]
+    """Live on a CPU without --process-size: run the network at a size it keeps up with and
+    upsample, rather than show a slideshow at full resolution. Renders are never shrunk."""
+    from stylecast.stylizer import live_process_size
+
+    if args.process_size is not None or stylizer.runtime.device_kind != "cpu":
+        return
+    size = live_process_size(args.size)
+    if size != tuple(args.size):
+        stylizer.requested_process_size = size
+        log.info("CPU runtime: the network runs at %dx%d and is upsampled to %dx%d to keep "
+                 "up live; --process-size %dx%d runs it at full size", *size, *args.size,
+                 *args.size)
 
 
 def _process_dims(stylizer, size: tuple[int, int]) -> tuple[int, int]:

@@ -44,6 +44,24 @@ def processing_size(
     return width, height
 
 
+#: Largest network input, in pixels, that ``stylecast run`` picks on a CPU runtime when no
+#: --process-size is given: 480x272 ran the lite network at 23 fps end to end for 720p
+#: output on a 2-core machine, where the full 720p frame ran at 3.8 fps (docs/BENCHMARKS.md).
+CPU_LIVE_PIXELS = 480 * 272
+
+
+def live_process_size(output: tuple[int, int], pixels: int = CPU_LIVE_PIXELS,
+                      multiple: int = 4) -> tuple[int, int]:
+    """``output`` (width, height) scaled down, keeping its shape, to at most ``pixels``
+    pixels and rounded down to ``multiple``; ``output`` itself when it is small enough."""
+    width, height = output
+    if width * height <= pixels:
+        return width, height
+    scale = (pixels / (width * height)) ** 0.5
+    return (max(16, int(width * scale) // multiple * multiple),
+            max(16, int(height * scale) // multiple * multiple))
+
+
 class Stylizer:
     """Applies the style network to frames; controls may change from any thread.
 

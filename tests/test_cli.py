@@ -176,3 +176,27 @@ def test_training_only_parser_has_train_and_evaluate_and_imports_no_media_stack(
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['evaluate', 'train']"
+
+
+def test_live_run_on_a_cpu_shrinks_the_network_input_unless_asked_not_to(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import argparse
+    import logging
+    from types import SimpleNamespace
+
+    from stylecast.cli_run import _live_on_cpu
+
+    def stylizer(kind: str) -> SimpleNamespace:
+        return SimpleNamespace(runtime=SimpleNamespace(device_kind=kind),
+                               requested_process_size=None)
+
+    cpu = stylizer("cpu")
+    with caplog.at_level(logging.INFO, logger="stylecast.cli_run"):
+        _live_on_cpu(argparse.Namespace(process_size=None, size=(1280, 720)), cpu)
+    assert cpu.requested_process_size == (480, 268)
+    assert "--process-size 1280x720 runs it at full size" in caplog.text
+    asked = stylizer("cpu")
+    _live_on_cpu(argparse.Namespace(process_size=(640, 360), size=(1280, 720)), asked)
+    gpu = stylizer("cuda")
+    _live_on_cpu(argparse.Namespace(process_size=None, size=(1280, 720)), gpu)
+    assert asked.requested_process_size is None and gpu.requested_process_size is None

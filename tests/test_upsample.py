@@ -71,3 +71,13 @@ def test_bad_inputs_rejected() -> None:
         upsample(guide[::2, ::2], guide, mode="bicubic")
     with pytest.raises(ValueError, match="eps"):
         upsample(guide[::2, ::2], guide, eps=0.0)
+
+
+def test_live_process_size_keeps_the_shape_and_fits_the_budget() -> None:
+    from stylecast.stylizer import CPU_LIVE_PIXELS, live_process_size
+
+    assert live_process_size((1280, 720)) == (480, 268)
+    w, h = live_process_size((1920, 1080))
+    assert w * h <= CPU_LIVE_PIXELS and w % 4 == 0 and h % 4 == 0 and abs(w / h - 16 / 9) < 0.03
+    assert live_process_size((320, 180)) == (320, 180)  # small enough already
+    assert live_process_size((640, 480), pixels=640 * 480) == (640, 480)
