@@ -37,11 +37,13 @@ STYLE = np.array([0.6, 0.4, 0.0], dtype=np.float32)
 STRENGTH, PRESERVE = 0.8, 0.3
 
 
-def torch_reference(network: StyleNetwork, frame: np.ndarray) -> np.ndarray:
+def torch_reference(network: StyleNetwork, frame: np.ndarray, style: np.ndarray = STYLE,
+                    strength: float = STRENGTH, preserve: float = PRESERVE) -> np.ndarray:
+    """The eager torch CPU runtime's output, which every other runtime is checked against."""
     runtime = TorchRuntime(network=network)
     runtime.open()
     try:
-        return runtime.infer(frame, STYLE, STRENGTH, PRESERVE)
+        return runtime.infer(frame, style, strength, preserve)
     finally:
         runtime.close()
 

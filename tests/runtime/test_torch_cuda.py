@@ -45,14 +45,7 @@ requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
                                    reason="needs a CUDA device")
 
 
-def reference(network: StyleNetwork, frame: np.ndarray, style: np.ndarray = STYLE,
-              strength: float = STRENGTH, preserve: float = PRESERVE) -> np.ndarray:
-    runtime = TorchRuntime(network=network)
-    runtime.open()
-    try:
-        return runtime.infer(frame, style, strength, preserve)
-    finally:
-        runtime.close()
+reference = torch_reference
 
 
 def assert_f16_close(out: np.ndarray, ref: np.ndarray) -> None:
