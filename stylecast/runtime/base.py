@@ -82,6 +82,30 @@ def check_frame(frame: np.ndarray, style: np.ndarray, num_styles: int, multiple:
         raise ValueError(f"style must be ({num_styles},) float32; got {style.shape} {style.dtype}")
 
 
+class FrameFeeds:
+    """Reused input buffers for an exported graph's frame and controls (``FrameGraph`` and
+    ``TemporalFrameGraph`` name them alike): one place fills them per call.
+
+    Args:
+        num_styles: length of the style vector.
+    """
+
+    def __init__(self, num_styles: int) -> None:
+        self._style = np.zeros((1, num_styles), dtype=np.float32)
+        self._strength = np.zeros(1, dtype=np.float32)
+        self._preserve = np.zeros(1, dtype=np.float32)
+
+    def __call__(self, frame: np.ndarray, style: np.ndarray, strength: float,
+                 preserve: float) -> dict[str, np.ndarray]:
+        """Inputs by name: the (H, W, 3) uint8 frame as (1, H, W, 3) (no copy when it is
+        C-contiguous), and the controls in the reused buffers."""
+        self._style[0] = style
+        self._strength[0] = strength
+        self._preserve[0] = preserve
+        return {"frame": np.ascontiguousarray(frame)[None], "style": self._style,
+                "strength": self._strength, "preserve": self._preserve}
+
+
 class Runtime(abc.ABC):
     """Executes ``FrameGraph`` for one network.
 

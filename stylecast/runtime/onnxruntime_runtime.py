@@ -13,6 +13,7 @@ import numpy as np
 from stylecast.errors import BackendUnavailable, EngineBuildError
 from stylecast.runtime.base import (
     Capabilities,
+    FrameFeeds,
     Runtime,
     RuntimeInfo,
     check_frame,
@@ -63,10 +64,7 @@ class OnnxRuntimeRuntime(Runtime):
         resolve_precision(self.name, self.precision, self.capabilities())
         path = export_onnx(self.network, self.cache_dir)
         self._session = self._session_for(path)
-        num_styles = self.network.spec.num_styles
-        self._style = np.zeros((1, num_styles), dtype=np.float32)
-        self._strength = np.zeros(1, dtype=np.float32)
-        self._preserve = np.zeros(1, dtype=np.float32)
+        self._feeds = FrameFeeds(self.network.spec.num_styles)
 
     def _session_for(self, path: Any) -> Any:
         ort = _import_onnxruntime()
@@ -93,13 +91,7 @@ class OnnxRuntimeRuntime(Runtime):
         onnxruntime reads C-contiguous numpy inputs in place; the result is a fresh array.
         """
         check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
-        self._style[0] = style
-        self._strength[0] = strength
-        self._preserve[0] = preserve
-        feeds = {
-            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
-            "strength": self._strength, "preserve": self._preserve,
-        }
+        feeds = self._feeds(frame, style, strength, preserve)
         return self._session.run(None, feeds)[0][0]
 
     supports_temporal = True
@@ -116,14 +108,7 @@ class OnnxRuntimeRuntime(Runtime):
 
             path = export_temporal_onnx(self.network, self.cache_dir)
             self._temporal_session = self._session_for(path)
-        self._style[0] = style
-        self._strength[0] = strength
-        self._preserve[0] = preserve
-        feeds = {
-            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
-            "strength": self._strength, "preserve": self._preserve,
-            **state.feeds(),
-        }
+        feeds = {**self._feeds(frame, style, strength, preserve), **state.feeds()}
         out, features, stats = self._temporal_session.run(None, feeds)
         return out[0], TemporalOutputs(features=features, stats=stats)
 

@@ -20,6 +20,7 @@ import numpy as np
 from stylecast.errors import BackendUnavailable, EngineBuildError
 from stylecast.runtime.base import (
     Capabilities,
+    FrameFeeds,
     Runtime,
     RuntimeInfo,
     check_frame,
@@ -97,10 +98,7 @@ class OpenVinoRuntime(Runtime):
             raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; delete the file "
                                    "to have it exported again") from exc
         self._compiled: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
-        num_styles = self.network.spec.num_styles
-        self._style = np.zeros((1, num_styles), dtype=np.float32)
-        self._strength = np.zeros(1, dtype=np.float32)
-        self._preserve = np.zeros(1, dtype=np.float32)
+        self._feeds = FrameFeeds(self.network.spec.num_styles)
         self._request_for(*_PROBE_HW)
 
     def _config(self) -> dict[str, str]:
@@ -153,13 +151,7 @@ class OpenVinoRuntime(Runtime):
         """
         check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
         request = self._request_for(frame.shape[0], frame.shape[1])
-        self._style[0] = style
-        self._strength[0] = strength
-        self._preserve[0] = preserve
-        inputs = {
-            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
-            "strength": self._strength, "preserve": self._preserve,
-        }
+        inputs = self._feeds(frame, style, strength, preserve)
         # share_inputs wraps the numpy buffers; the default (unshared) output is a copy, so
         # the next infer cannot overwrite a frame still waiting in an output queue.
         result = request.infer(inputs, share_inputs=True)
@@ -206,14 +198,7 @@ class OpenVinoRuntime(Runtime):
         """
         check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
         request = self._temporal_request_for(frame.shape[0], frame.shape[1])
-        self._style[0] = style
-        self._strength[0] = strength
-        self._preserve[0] = preserve
-        inputs = {
-            "frame": np.ascontiguousarray(frame)[None], "style": self._style,
-            "strength": self._strength, "preserve": self._preserve,
-            **state.feeds(),
-        }
+        inputs = {**self._feeds(frame, style, strength, preserve), **state.feeds()}
         result = request.infer(inputs, share_inputs=True)
         return result[0][0], TemporalOutputs(features=result[1], stats=result[2])
 

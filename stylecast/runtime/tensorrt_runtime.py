@@ -36,6 +36,7 @@ from stylecast.runtime import engine_cache as cache
 from stylecast.runtime import tensorrt_build as build
 from stylecast.runtime.base import (
     Capabilities,
+    FrameFeeds,
     Runtime,
     RuntimeInfo,
     check_frame,
@@ -242,8 +243,7 @@ class TensorRTRuntime(Runtime):
         self._trt = _import_tensorrt()
         self._stream = torch.cuda.Stream(device=0)  # also initialises CUDA before TensorRT
         self._sessions: dict[bool, _Session] = {}
-        self._style = np.zeros((1, self.network.spec.num_styles), dtype=np.float32)
-        self._controls = np.zeros((2, 1), dtype=np.float32)  # strength, preserve
+        self._feeds = FrameFeeds(self.network.spec.num_styles)
         self._session(temporal=False)
 
     def _locate(self, temporal: bool) -> tuple[Path, cache.EngineKey]:
@@ -280,14 +280,6 @@ class TensorRTRuntime(Runtime):
                            _graph_io(self.network, temporal), key)
         self._sessions[temporal] = session
         return session
-
-    def _feeds(self, frame: np.ndarray, style: np.ndarray, strength: float,
-               preserve: float) -> dict[str, np.ndarray]:
-        self._style[0] = style
-        self._controls[0, 0] = strength
-        self._controls[1, 0] = preserve
-        return {"frame": np.ascontiguousarray(frame)[None], "style": self._style,
-                "strength": self._controls[0], "preserve": self._controls[1]}
 
     def infer(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
