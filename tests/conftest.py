@@ -14,16 +14,16 @@ TINY = NetworkSpec(size="lite", num_styles=3, channels=16, blocks=2)
 STYLE_NAMES = ("alpha", "beta", "gamma")
 
 
-def make_network(spec: NetworkSpec = TINY, seed: int = 0) -> StyleNetwork:
-    """A random network whose styles differ clearly (random norm rows)."""
+def make_network(spec: NetworkSpec = TINY, seed: int = 0, spread: float = 0.8) -> StyleNetwork:
+    """A random network whose styles differ (random norm rows, ``spread`` around 1 and 0)."""
     torch.manual_seed(seed)
     net = StyleNetwork(spec)
     with torch.no_grad():
         for name, param in net.named_parameters():
             if name.endswith(".scale"):
-                param.copy_(1 + 0.8 * torch.randn_like(param))
+                param.copy_(1 + spread * torch.randn_like(param))
             elif name.endswith(".shift"):
-                param.copy_(0.8 * torch.randn_like(param))
+                param.copy_(spread * torch.randn_like(param))
     return net.eval()
 
 

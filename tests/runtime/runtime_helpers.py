@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from stylecast.model.network import ConditionalInstanceNorm, NetworkSpec, StyleNetwork
+from stylecast.model.network import StyleNetwork
 from stylecast.runtime.pytorch import TorchRuntime
-
-TINY = NetworkSpec("lite", num_styles=3, channels=16, blocks=2)
+from tests.conftest import TINY
+from tests.conftest import make_network as shared_network
 
 
 def make_network(seed: int = 0) -> StyleNetwork:
     """A tiny lite network whose style tables are random too, so the style vector matters."""
-    torch.manual_seed(seed)
-    network = StyleNetwork(TINY).eval()
-    with torch.no_grad():
-        for module in network.modules():
-            if isinstance(module, ConditionalInstanceNorm):
-                module.scale.normal_(1.0, 0.3)
-                module.shift.normal_(0.0, 0.3)
-    return network
+    return shared_network(TINY, seed, spread=0.3)
 
 
 def make_frame(height: int, width: int, seed: int = 0) -> np.ndarray:

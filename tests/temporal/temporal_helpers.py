@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from stylecast.model.network import ConditionalInstanceNorm, NetworkSpec, StyleNetwork
+from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.cache import TemporalCache
+from tests.conftest import TINY
+from tests.conftest import make_network as shared_network
 
-TINY = NetworkSpec("lite", num_styles=3, channels=16, blocks=2)
 ALPHA = np.array([1.0, 0.0, 0.0], np.float32)
 BETA = np.array([0.0, 1.0, 0.0], np.float32)
 
 
 def make_network(seed: int = 0) -> StyleNetwork:
     """A tiny lite network with random style tables, so styles differ clearly."""
-    torch.manual_seed(seed)
-    network = StyleNetwork(TINY).eval()
-    with torch.no_grad():
-        for module in network.modules():
-            if isinstance(module, ConditionalInstanceNorm):
-                module.scale.normal_(1.0, 0.5)
-                module.shift.normal_(0.0, 0.5)
-    return network
+    return shared_network(TINY, seed, spread=0.5)
 
 
 def run_both(runtime: Runtime, frames: list[np.ndarray],
