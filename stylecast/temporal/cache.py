@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -99,6 +100,14 @@ class TemporalStats:
                 "overhead_ms_per_frame": self.overhead_ms / ran}
 
 
+class _Motion(NamedTuple):
+    """This frame's motion against the last one, at flow resolution."""
+
+    flow: np.ndarray  # (h, w, 2) float32 backward flow
+    confidence: np.ndarray  # (h, w) float32 in [0, 1]
+    ease: float  # 1 with style and controls unchanged (see TemporalCache._ease)
+
+
 class TemporalCache:
     """Holds the state between frames and drives ``runtime.infer_temporal``.
 
@@ -127,8 +136,6 @@ class TemporalCache:
         self._state: TemporalOutputs | None = None
         self._output: np.ndarray | None = None
         self._key: tuple[np.ndarray, float, float] | None = None
-        # This frame's flow and confidence at flow resolution, for the output blend.
-        self._motion_now: tuple[np.ndarray, np.ndarray, float] | None = None
         self._reused = 0  # frames reused since the network last ran
 
     def stylize(
@@ -159,35 +166,34 @@ class TemporalCache:
             self.stats.static_frames += 1
             self.stats.overhead_ms += (time.perf_counter() - t0) * 1000.0
             return self._output
-        inputs = self._inputs(gray, (style, strength, preserve), height, width)
-        if self._may_reuse():
-            return self._reuse(gray, inputs, t0)
+        inputs, motion = self._inputs(gray, (style, strength, preserve), height, width)
+        if motion is not None and self._may_reuse(motion):
+            return self._reuse(gray, inputs, motion, t0)
         t1 = time.perf_counter()
         out, state = self.runtime.infer_temporal(frame, style, strength, preserve, inputs)
         t2 = time.perf_counter()
-        out = self._blend_output(out)
+        if motion is not None:
+            out = self._blend_output(out, motion)
         self._reused = 0
         self._gray, self._state, self._output = gray, state, out
         self._key = (style.copy(), strength, preserve)
         self.stats.overhead_ms += (t1 - t0) * 1000.0 + (time.perf_counter() - t2) * 1000.0
         return out
 
-    def _may_reuse(self) -> bool:
+    def _may_reuse(self, motion: _Motion) -> bool:
         """Whether this frame may skip the network: reuse allowed and not used up, style and
         controls unchanged (ease 1), and enough of the frame trusted."""
-        cfg, motion = self.config, self._motion_now
-        if cfg.reuse <= self._reused or motion is None or self._state is None:
-            return False
-        _, confidence, ease = motion
-        return ease >= 1.0 and float((confidence > 0.5).mean()) >= cfg.reuse_confidence
+        cfg = self.config
+        return (self._reused < cfg.reuse and motion.ease >= 1.0
+                and float((motion.confidence > 0.5).mean()) >= cfg.reuse_confidence)
 
-    def _reuse(self, gray: np.ndarray, inputs: TemporalInputs, t0: float) -> np.ndarray:
+    def _reuse(self, gray: np.ndarray, inputs: TemporalInputs, motion: _Motion,
+               t0: float) -> np.ndarray:
         """The last output and features carried to this frame by the flow; no network."""
-        motion, output, state = self._motion_now, self._output, self._state
-        if motion is None or output is None or state is None:
+        output, state = self._output, self._state
+        if output is None or state is None:  # motion is only measured against history
             raise RuntimeError("temporal cache: a frame was reused without history")
-        self._motion_now = None
-        out = self._warper.warp(output, motion[0])
+        out = self._warper.warp(output, motion.flow)
         self._state = TemporalOutputs(features=inputs.prev_feats, stats=state.stats)
         self._gray, self._output = gray, out
         self._reused += 1
@@ -195,16 +201,14 @@ class TemporalCache:
         self.stats.overhead_ms += (time.perf_counter() - t0) * 1000.0
         return out
 
-    def _blend_output(self, out: np.ndarray) -> np.ndarray:
+    def _blend_output(self, out: np.ndarray, motion: _Motion) -> np.ndarray:
         """Blend the last output, warped to this frame, into ``out`` (full resolution)."""
-        motion, self._motion_now = self._motion_now, None
-        if motion is None or self._output is None or self.config.output_blend <= 0.0:
+        if self._output is None or self.config.output_blend <= 0.0:
             return out
-        flow, confidence, ease = motion
         height, width = out.shape[:2]
-        warped = self._warper.warp(self._output, flow)
-        weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-        weight *= self.config.output_blend * ease
+        warped = self._warper.warp(self._output, motion.flow)
+        weight = cv2.resize(motion.confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+        weight *= self.config.output_blend * motion.ease
         return cv2.blendLinear(warped, out, weight, 1.0 - weight)
 
     def _static(self, gray: np.ndarray, style: np.ndarray, strength: float,
@@ -230,29 +234,33 @@ class TemporalCache:
         return 1.0 - min(1.0, moved / self.config.switch_ease)
 
     def _inputs(self, gray: np.ndarray, key: tuple[np.ndarray, float, float], height: int,
-                width: int) -> TemporalInputs:
-        empty = TemporalInputs.empty(self._channels, self._stats_channels, height, width)
+                width: int) -> tuple[TemporalInputs, _Motion | None]:
+        """The graph's state inputs, and the motion they were warped by (None: no history
+        is used for this frame)."""
         if self._gray is None or self._state is None or self._output is None:
-            return empty
+            return self._empty(height, width), None
         cfg = self.config
         ease = self._ease(key)
         if ease <= 0.0:
             # An instant switch: this frame alone, exactly as without the cache.
-            return empty
+            return self._empty(height, width), None
         flow, confidence = self._motion(gray, self._gray)
         if float((confidence < 0.5).mean()) > cfg.cut_fraction:
             self.stats.resets += 1
             self.reset()
-            return empty
+            return self._empty(height, width), None
         rate = 1.0 - ease * (1.0 - cfg.stat_rate)
-        self._motion_now = (flow, confidence, ease)
         conf_small = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_AREA)
-        return TemporalInputs(
+        inputs = TemporalInputs(
             prev_feats=self._warper.warp(self._state.features[0], flow)[None],
             confidence=(conf_small * (cfg.blend * ease))[None, None].astype(np.float32),
             prev_stats=self._state.stats,
             stat_rate=np.array([rate], np.float32),
         )
+        return inputs, _Motion(flow, confidence, ease)
+
+    def _empty(self, height: int, width: int) -> TemporalInputs:
+        return TemporalInputs.empty(self._channels, self._stats_channels, height, width)
 
     def _motion(self, gray: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Backward flow (h, w, 2) float32 at flow resolution and confidence (h, w) in [0, 1]."""
