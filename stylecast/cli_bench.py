@@ -140,14 +140,9 @@ def _ratios(model: list[dict], pipeline: list[dict]) -> dict[str, float]:
 
 
 def _temporal_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from stylecast.errors import ConfigError
     from stylecast.temporal.cache import TemporalConfig
 
-    if args.temporal_reuse is None:
-        return None
-    if args.temporal_reuse < 0:
-        raise ConfigError(f"--temporal-reuse must be 0 or more, not {args.temporal_reuse}")
-    return TemporalConfig(reuse=args.temporal_reuse)
+    return None if args.temporal_reuse is None else TemporalConfig(reuse=args.temporal_reuse)
 
 
 def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped-def]

@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -20,9 +19,7 @@ from stylecast.errors import ConfigError
 from stylecast.frames import Frame
 from stylecast.mixer import StyleMixer
 from stylecast.runtime.base import Runtime
-
-if TYPE_CHECKING:
-    from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.cache import TemporalCache, TemporalConfig
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +82,7 @@ class Stylizer:
     ) -> None:
         if upsample not in UPSAMPLE_MODES:
             raise ConfigError(f"--upsample must be one of {UPSAMPLE_MODES}")
-        if temporal_reuse < 0:
-            raise ConfigError(f"--temporal-reuse must be 0 or more, not {temporal_reuse}")
-        self.temporal_reuse = temporal_reuse
+        self._temporal_config = TemporalConfig(reuse=temporal_reuse)
         self.runtime = runtime
         self.mixer = mixer
         self.requested_process_size = process_size
@@ -165,10 +160,7 @@ class Stylizer:
             if not temporal:
                 return self.runtime.infer(small, vector, strength, preserve)
             if self._cache is None:
-                from stylecast.temporal.cache import TemporalCache, TemporalConfig
-
-                self._cache = TemporalCache(self.runtime,
-                                            TemporalConfig(reuse=self.temporal_reuse))
+                self._cache = TemporalCache(self.runtime, self._temporal_config)
             elif reset:
                 self._cache.reset()
             return self._cache.stylize(small, vector, strength, preserve)

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from stylecast.errors import ConfigError
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 from stylecast.temporal.warp_cpu import Warper
@@ -81,6 +82,10 @@ class TemporalConfig:
     boundary: float = 0.4
     reuse: int = 0
     reuse_confidence: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.reuse < 0:
+            raise ConfigError(f"--temporal-reuse must be 0 or more, not {self.reuse}")
 
 
 @dataclass
