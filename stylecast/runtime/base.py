@@ -174,7 +174,11 @@ class Runtime(abc.ABC):
             state: arrays at (H/4, W/4), see ``stylecast.temporal.state``.
 
         Returns:
-            The stylized (H, W, 3) uint8 frame and the state for the next frame.
+            The stylized (H, W, 3) uint8 frame, which the caller owns, and the state for the
+            next frame. The state's ``features`` may be a view of the runtime's own output
+            buffer, valid only until the next ``infer_temporal`` call: the cache consumes
+            it (warps it into a new array) before then, and saves a 3.7 MB copy per frame
+            at 640x360.
 
         Raises:
             BackendUnavailable: this runtime has no temporal graph.

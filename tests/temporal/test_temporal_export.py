@@ -79,3 +79,26 @@ def test_temporal_inputs_check_names_the_bad_array() -> None:
     state.check(16, stats_channels(network), 12, 16)
     with pytest.raises(ValueError, match="prev_feats"):
         state.check(32, stats_channels(network), 12, 16)
+
+
+@pytest.mark.slow
+def test_openvino_cache_matches_torch_over_a_sequence(tmp_path: Path) -> None:
+    # OpenVINO hands the cache its features as a view of its output buffer, which the next
+    # frame overwrites: if the cache kept that view too long, frames would drift from torch.
+    from stylecast.temporal.cache import TemporalCache
+    from stylecast.temporal.synthetic import make_sequence
+
+    network = make_network()
+    reference = TorchRuntime(network=network)
+    reference.open()
+    runtime = _open("openvino", network, tmp_path)
+    frames = make_sequence("pan", length=6, size=(64, 48), noise=2.0).frames
+    try:
+        ours, theirs = TemporalCache(runtime), TemporalCache(reference)
+        for frame in frames:
+            got = ours.stylize(frame, STYLE, 1.0, 0.0).astype(int)
+            want = theirs.stylize(frame, STYLE, 1.0, 0.0)
+            assert np.abs(got - want).max() <= 2
+        assert ours.stats.frames == len(frames) and ours.stats.static_frames == 0
+    finally:
+        runtime.close()
