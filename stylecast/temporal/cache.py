@@ -133,6 +133,11 @@ class TemporalCache:
         self._stats_channels = stats_channels(runtime.network)
         self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._warper = Warper()
+        cfg = self.config
+        errors = np.arange(256, dtype=np.float32)
+        self._photometric_ramp = np.clip(
+            (cfg.photo_high - errors) / (cfg.photo_high - cfg.photo_low), 0.0, 1.0)
+        self._erode_kernel = np.ones((cfg.erode, cfg.erode), np.uint8)
         self.reset()
 
     def reset(self) -> None:
@@ -212,9 +217,15 @@ class TemporalCache:
             return out
         height, width = out.shape[:2]
         warped = self._warper.warp(self._output, motion.flow)
-        weight = cv2.resize(motion.confidence, (width, height), interpolation=cv2.INTER_LINEAR)
-        weight *= self.config.output_blend * motion.ease
-        return cv2.blendLinear(warped, out, weight, 1.0 - weight)
+        # The weight as uint8 (255 = all history), resized with three channels so the blend
+        # is two saturating uint8 multiplies and an add: a third cheaper than blendLinear's
+        # float weights at 640x360; each product rounds, so it may differ by a level.
+        scale = 255.0 * self.config.output_blend * motion.ease
+        small = cv2.convertScaleAbs(motion.confidence, alpha=scale)
+        weight = cv2.resize(cv2.merge((small, small, small)), (width, height),
+                            interpolation=cv2.INTER_LINEAR)
+        history = cv2.multiply(warped, weight, scale=1.0 / 255.0)
+        return cv2.add(history, cv2.multiply(out, cv2.bitwise_not(weight), scale=1.0 / 255.0))
 
     def _static(self, gray: np.ndarray, style: np.ndarray, strength: float,
                 preserve: float) -> bool:
@@ -272,36 +283,39 @@ class TemporalCache:
         cfg = self.config
         backward = self._dis.calc(gray, prev, None)  # type: ignore[call-overload]
         h, w = gray.shape
-        map_x, map_y = self._warper.maps(backward, h, w)
-        warped = cv2.remap(prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        error = cv2.blur(cv2.absdiff(gray, warped).astype(np.float32), (3, 3))
-        photometric = np.clip((cfg.photo_high - error) / (cfg.photo_high - cfg.photo_low), 0, 1)
-        keep = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+        map_xy = self._warper.maps(backward, h, w)
+        warped = cv2.remap(prev, map_xy, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # Grey-level error, box-blurred in uint8, through the trust ramp as a lookup table.
+        error = cv2.blur(cv2.absdiff(gray, warped), (3, 3))
+        confidence = cv2.LUT(error, self._photometric_ramp)
+        # Sources outside the frame have no history (inRange: 255 inside, 0 outside).
+        keep = cv2.inRange(map_xy, (0.0, 0.0), (w - 1.0, h - 1.0))
         if cfg.consistency_check:
-            keep &= self._consistent(gray, prev, backward, map_x, map_y)
+            keep &= self._consistent(gray, prev, backward, map_xy)
         else:
             keep &= self._smooth_motion(backward)
-        confidence = photometric * keep
+        # Zero where not kept (a masked AND copies only the kept pixels' bytes).
+        confidence = cv2.bitwise_and(confidence, confidence, mask=keep)
         # Erode so the edges of moving objects take fresh features: no trails behind them.
-        kernel = np.ones((cfg.erode, cfg.erode), np.uint8)
-        return backward, cv2.erode(confidence.astype(np.float32), kernel)
+        return backward, cv2.erode(confidence, self._erode_kernel)
 
     def _smooth_motion(self, backward: np.ndarray) -> np.ndarray:
-        """False at motion boundaries, where the flow changes by more than ``boundary``
-        pixels per pixel: where an object moves over its background, the uncovered side
+        """0 at motion boundaries, where the flow changes by more than ``boundary`` pixels
+        per pixel, else 255: where an object moves over its background, the uncovered side
         has no true match, and one flow direction cannot tell it from a match."""
         limit = self.config.boundary * 8.0  # a 3x3 Sobel sums 8 differences
-        keep = np.ones(backward.shape[:2], bool)
-        for plane in cv2.split(backward):
-            for dx, dy in ((1, 0), (0, 1)):
-                keep &= np.abs(cv2.Sobel(plane, cv2.CV_32F, dx, dy, ksize=3)) <= limit
-        return keep
+        low, high = (-limit, -limit), (limit, limit)
+        # Sobel and inRange work on both flow planes at once: no split.
+        across = cv2.inRange(cv2.Sobel(backward, cv2.CV_32F, 1, 0, ksize=3), low, high)
+        down = cv2.inRange(cv2.Sobel(backward, cv2.CV_32F, 0, 1, ksize=3), low, high)
+        return across & down
 
     def _consistent(self, gray: np.ndarray, prev: np.ndarray, backward: np.ndarray,
-                    map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
-        """Forward-backward consistency (Sundaram et al. 2010): False where content appears."""
+                    map_xy: np.ndarray) -> np.ndarray:
+        """Forward-backward consistency (Sundaram et al. 2010): 0 where content appears, else
+        255."""
         forward = self._dis.calc(prev, gray, None)  # type: ignore[call-overload]
-        forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR,
+        forward_at = cv2.remap(forward, map_xy, None, cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
         # On split planes: numpy reductions over the interleaved last axis cost 3 ms here.
         bx, by = cv2.split(backward)
@@ -309,4 +323,4 @@ class TemporalCache:
         sx, sy = bx + fx, by + fy
         mismatch = sx * sx + sy * sy
         bound = 0.01 * (bx * bx + by * by + fx * fx + fy * fy) + 0.5
-        return mismatch <= bound
+        return (mismatch <= bound).view(np.uint8) * np.uint8(255)

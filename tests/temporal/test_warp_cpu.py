@@ -57,3 +57,18 @@ def test_a_coarser_flow_is_resized_and_rescaled() -> None:
 def test_bad_flow_is_refused() -> None:
     with pytest.raises(ValueError, match=r"flow must be \(h, w, 2\)"):
         Warper().warp(np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 3), np.float32))
+
+
+@pytest.mark.parametrize(("fh", "fw", "factor"), [(18, 32, 2), (9, 13, 4), (7, 5, 3)])
+def test_a_finer_grid_gets_the_map_of_the_resized_flow_up_to_its_border(
+        fh: int, fw: int, factor: int) -> None:
+    # The map for a finer grid is built coarse and resized; it must equal the definition
+    # (resize the flow, rescale it, add the pixel grid), the clamped border included.
+    flow = np.random.default_rng(fh).normal(0, 3, (fh, fw, 2)).astype(np.float32)
+    height, width = fh * factor, fw * factor
+    resized = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * factor
+    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    expected = np.dstack((xs + resized[..., 0], ys + resized[..., 1]))
+    ours = Warper().maps(flow, height, width)
+    assert ours.shape == (height, width, 2) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, expected, atol=1e-3)
