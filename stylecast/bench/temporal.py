@@ -10,6 +10,10 @@ temporal cache, interleaved frame by frame (so machine load hits both alike), an
 * **ms per frame** with and without (mean over the frames after the first: with ``reuse`` the
   cached frames alternate between a network run and a cheap reuse, which a median hides),
   and the cache's overhead outside the network.
+* **cost ratio**: cached time over per-frame time, the median over windows of ``reuse + 1``
+  consecutive frames (one frame in quality mode; a run and its reuses in speed mode). Each
+  window's two times were measured side by side, so a load spike on this shared machine
+  moves one window, not the figure, as it would move a mean.
 * **ghosting** (levels): in moving regions, mean |cached output - that frame stylized alone|;
   a trail behind a moving object shows up here (and in ``uncovered`` for synthetic objects).
 """
@@ -46,6 +50,7 @@ class TemporalRow:
     ms_per_frame: float
     ms_cached: float
     overhead_ms: float
+    cost_ratio: float
     ghost_moving: float
     ghost_uncovered: float | None
     trail_uncovered: float | None
@@ -107,6 +112,7 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
         ms_per_frame=round(1000 * float(np.mean(t_plain[1:])), 2),
         ms_cached=round(1000 * float(np.mean(t_cached[1:])), 2),
         overhead_ms=round(cache.stats.as_dict()["overhead_ms_per_frame"], 2),
+        cost_ratio=round(cost_ratio(t_plain[1:], t_cached[1:], cache.config.reuse + 1), 3),
         ghost_moving=round(float(np.mean(moving_ghost)), 2) if moving_ghost else 0.0,
         ghost_uncovered=(round(float(np.mean(uncovered_ghost)), 2) if uncovered_ghost
                          else None),
@@ -116,6 +122,13 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
         resets=cache.stats.resets,
     )
     return row, per_frame, cached
+
+
+def cost_ratio(plain: list[float], cached: list[float], window: int) -> float:
+    """Median over consecutive windows of ``window`` frames of sum(cached) / sum(plain)."""
+    ratios = [sum(cached[i:i + window]) / sum(plain[i:i + window])
+              for i in range(0, len(plain) - window + 1, window)]
+    return float(np.median(ratios)) if ratios else float("nan")
 
 
 def synthetic_clips(size: tuple[int, int], length: int, noise: float) -> Iterator[Clip]:
@@ -256,10 +269,10 @@ def run_temporal_bench(
 def markdown(rows: list[TemporalRow]) -> str:
     """The rows as one markdown table."""
     head = ("| sequence | reference flow | frames | size | warping error per-frame | "
-            "warping error cached | ratio | ms per-frame | ms cached | cache overhead ms | "
-            "ghosting (moving) | ghosting (uncovered) / full trail | static frames | reused frames "
-            "| resets |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "warping error cached | ratio | ms per-frame | ms cached | cost ratio | "
+            "cache overhead ms | ghosting (moving) | ghosting (uncovered) / full trail | "
+            "static frames | reused frames | resets |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     body = ""
     for r in rows:
         ratio = r.error_cached / r.error_per_frame if r.error_per_frame else float("nan")
@@ -267,6 +280,20 @@ def markdown(rows: list[TemporalRow]) -> str:
                      else f"{r.ghost_uncovered:.2f} / {r.trail_uncovered:.2f}")
         body += (f"| {r.sequence} | {r.flow} | {r.frames} | {r.size} | {r.error_per_frame:.2f} "
                  f"| {r.error_cached:.2f} | {ratio:.2f} | {r.ms_per_frame:.1f} | "
-                 f"{r.ms_cached:.1f} | {r.overhead_ms:.2f} | {r.ghost_moving:.2f} | "
+                 f"{r.ms_cached:.1f} | {r.cost_ratio:.2f} | {r.overhead_ms:.2f} | "
+                 f"{r.ghost_moving:.2f} | "
                  f"{uncovered} | {r.static_frames} | {r.reused_frames} | {r.resets} |\n")
-    return head + body
+    return head + body + summary(rows)
+
+
+def summary(rows: list[TemporalRow]) -> str:
+    """Medians over the moving sequences (the still one measures the static path)."""
+    moving = [r for r in rows if r.static_frames < r.frames // 2 and r.error_per_frame > 0]
+    if not moving:
+        return ""
+    error = np.median([r.error_cached / r.error_per_frame for r in moving])
+    cost = np.median([r.cost_ratio for r in moving])
+    halved = sum(r.error_cached <= 0.5 * r.error_per_frame for r in moving)
+    return (f"\nOver the {len(moving)} moving sequences: median warping-error ratio "
+            f"{error:.2f} (halved on {halved}), median cost ratio {cost:.3f} "
+            f"({(cost - 1) * 100:+.1f} % per frame).\n")
