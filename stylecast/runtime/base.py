@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -106,6 +106,24 @@ class FrameFeeds:
                 "strength": self._strength, "preserve": self._preserve}
 
 
+class Pending(Protocol):
+    """A submitted frame (``Runtime.submit``)."""
+
+    def result(self) -> np.ndarray:
+        """The stylized (H, W, 3) uint8 frame, waited for; a copy the caller owns."""
+        ...
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A frame computed at submission: runtimes without asynchronous execution."""
+
+    frame: np.ndarray
+
+    def result(self) -> np.ndarray:
+        return self.frame
+
+
 class Runtime(abc.ABC):
     """Executes ``FrameGraph`` for one network.
 
@@ -127,6 +145,9 @@ class Runtime(abc.ABC):
     supports_temporal: ClassVar[bool] = False
     #: Names of the runtime-specific keyword-only options its constructor takes.
     option_names: ClassVar[tuple[str, ...]] = ()
+    #: Frames of one size that ``submit`` may have in flight before the oldest result is
+    #: taken; 1 where submitting computes at once.
+    max_in_flight: ClassVar[int] = 1
 
     def __init__(
         self, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,
@@ -155,6 +176,18 @@ class Runtime(abc.ABC):
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
     ) -> np.ndarray:
         """(H, W, 3) uint8 RGB, H and W multiples of 4; style (S,) float32 -> (H, W, 3) uint8."""
+
+    def submit(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
+    ) -> Pending:
+        """Start stylizing a frame; ``result()`` of the returned object waits for it.
+
+        Runtimes that run asynchronously (torch-cuda) return at once, so the caller can
+        submit the next frame before taking this one's result: that frame's upload then
+        overlaps this one's compute. At most ``max_in_flight`` frames of one size may wait;
+        take results in submission order. Here: ``infer``, done at once.
+        """
+        return Ready(self.infer(frame, style, strength, preserve))
 
     def infer_temporal(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,

@@ -1,23 +1,21 @@
 """PyTorch on an NVIDIA GPU: f16 or f32, CUDA graphs, page-locked transfers on own streams.
 
-Per frame: the frame and its controls go into page-locked host buffers kept for its size;
-the *upload* stream copies them into the step's static device inputs (event ``uploaded``);
-the *compute* stream waits for that and replays the CUDA graph captured for that size, or
-runs the network eagerly (``computed``); the *download* stream waits for that and copies the
-static output into a page-locked buffer (``downloaded``); the calling thread waits for that
-one event, never for the whole device, and returns a copy (callers keep frames longer than a
-buffer lives). Each stream also waits for the event that frees what it overwrites, so the
-order holds by construction. A new size is prepared once (warm-up on the side stream, then
-capture); a style change only copies values into the static controls. docs/TORCH_CUDA.md
-explains the design and what overlaps with what.
+Per frame: the frame and its controls go into page-locked host buffers of one of the size's
+two slots; the *upload* stream copies them to the device, the *compute* stream replays the
+CUDA graph captured for that size (or runs the network eagerly), the *download* stream
+copies the result back, each ordered by the slot's events (``torch_cuda_step``). The
+calling thread waits for one event, never for the whole device, and gets a copy. ``submit``
+returns before the frame is done, so frame N+1's upload overlaps frame N's compute. A new
+size is prepared once (warm-up on the side stream, then capture); a style change only
+copies values into the controls. docs/TORCH_CUDA.md explains the design and what overlaps
+with what.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -42,6 +40,16 @@ from stylecast.runtime.torch_cuda_plan import (
     Shape,
     ShapePlanner,
 )
+from stylecast.runtime.torch_cuda_step import (
+    SLOTS,
+    CudaPending,
+    Slot,
+    Step,
+    StepFn,
+    Streams,
+    enqueue,
+    fill,
+)
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 if TYPE_CHECKING:
@@ -61,47 +69,9 @@ _PROBE_HW = (64, 96)
 # derive from RuntimeError; a missing compiler or Triton surfaces as ImportError or OSError.
 _COMPILE_ERRORS = (RuntimeError, ImportError, OSError)
 
-#: The step: (frame, controls) -> output, eager or compiled (see ``DeviceFrameGraph``).
-StepFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
-
-
-@dataclass
-class _Step:
-    """One frame size: static device tensors, host buffers, the graph and ordering events.
-
-    Attributes:
-        frame: (1, H, W, 3) uint8, static input on the device.
-        controls: (1, S + 2) float32, static input on the device.
-        out: (1, H, W, 3) uint8, static output on the device (the graph's, when captured).
-        host_frame, host_controls, host_out: page-locked host tensors, (H, W, 3) uint8,
-            (S + 2,) float32 and (H, W, 3) uint8.
-    """
-
-    frame: torch.Tensor
-    controls: torch.Tensor
-    out: torch.Tensor
-    host_frame: torch.Tensor
-    host_controls: torch.Tensor
-    host_out: torch.Tensor
-    graph: torch.cuda.CUDAGraph | None = None
-    # Made at creation, not import, so tests can stand in for torch.cuda. The host waits on
-    # uploaded and downloaded: blocking, so the wait sleeps instead of spinning a core the
-    # pipeline's other threads (upsampling, encoding) need.
-    uploaded: torch.cuda.Event = field(default_factory=lambda: torch.cuda.Event(blocking=True))
-    computed: torch.cuda.Event = field(default_factory=lambda: torch.cuda.Event())
-    downloaded: torch.cuda.Event = field(
-        default_factory=lambda: torch.cuda.Event(blocking=True))
-
-    def __post_init__(self) -> None:
-        # numpy views of the host buffers, made once: the per-frame copies go through them.
-        self.host_frame_np = self.host_frame.numpy()
-        self.host_controls_np = self.host_controls.numpy()
-        self.host_out_np = self.host_out.numpy()
 
 
 class TorchCudaRuntime(Runtime):
@@ -127,6 +97,7 @@ class TorchCudaRuntime(Runtime):
     fix_hint = "install the CUDA build of torch on a machine with an NVIDIA GPU and driver"
     supports_temporal = True
     option_names = ("cuda_graph", "compile")
+    max_in_flight = SLOTS
     # "cpu" only in the tests, which run this orchestration with torch.cuda stood in for.
     _device_type: ClassVar[str] = "cuda"
 
@@ -145,7 +116,7 @@ class TorchCudaRuntime(Runtime):
         self._precision = "f16"
         self._device_name = "cuda"
         self._planner = ShapePlanner(MAX_SHAPES)
-        self._steps: dict[Shape, _Step] = {}
+        self._steps: dict[Shape, Step] = {}
         self._pool: HostBufferPool | None = None
         self._eager: DeviceFrameGraph | None = None
         self._module: StepFn | None = None
@@ -185,8 +156,9 @@ class TorchCudaRuntime(Runtime):
         self._eager = self._module = eager
         if self.compile:
             self._module = self._compiled(eager)
+        # Three host buffers per slot, two slots per size.
         self._pool = HostBufferPool(pin_memory=self._device.type == "cuda",
-                                    max_buffers=4 * MAX_SHAPES)
+                                    max_buffers=3 * SLOTS * MAX_SHAPES)
 
     def _compiled(self, eager: DeviceFrameGraph) -> StepFn:
         try:
@@ -214,7 +186,8 @@ class TorchCudaRuntime(Runtime):
     def close(self) -> None:
         """Release the graphs, buffers and weights; idempotent."""
         for step in self._steps.values():
-            self._wait_quietly(step.downloaded)
+            for event in step.events():
+                self._wait_quietly(event)
         self._steps.clear()
         self._planner.clear()
         if self._pool is not None:
@@ -249,38 +222,29 @@ class TorchCudaRuntime(Runtime):
     def infer(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
     ) -> np.ndarray:
+        return self.submit(frame, style, strength, preserve).result()
+
+    def submit(
+        self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
+    ) -> CudaPending:
+        """Queue one frame on the size's next slot and return at once (``Runtime.submit``).
+
+        Raises:
+            RuntimeError: ``max_in_flight`` frames of this size are already waiting.
+        """
         module = self._module
         if module is None:
             raise BackendUnavailable("the torch-cuda runtime is not open; call open() first")
         spec = self.network.spec
         check_frame(frame, style, spec.num_styles, spec.multiple)
         step = self._step_for((frame.shape[0], frame.shape[1]))
-        # The page-locked input is free once its last upload finished (at once here, since
-        # every call waits for its own download; the wait keeps that true by construction).
-        step.uploaded.synchronize()
-        np.copyto(step.host_frame_np, frame)
-        controls = step.host_controls_np
-        controls[:-2] = style
-        controls[-2], controls[-1] = strength, preserve
-        with torch.no_grad():
-            self._upload.wait_event(step.computed)  # the last replay has read the inputs
-            with torch.cuda.stream(self._upload):
-                step.frame[0].copy_(step.host_frame, non_blocking=True)
-                step.controls[0].copy_(step.host_controls, non_blocking=True)
-            step.uploaded.record(self._upload)
-            self._compute.wait_event(step.uploaded)
-            self._compute.wait_event(step.downloaded)  # the last output has been read
-            with torch.cuda.stream(self._compute):
-                self._run_step(step, module)
-            step.computed.record(self._compute)
-            self._download.wait_event(step.computed)
-            with torch.cuda.stream(self._download):
-                step.host_out.copy_(step.out[0], non_blocking=True)
-            step.downloaded.record(self._download)
-        step.downloaded.synchronize()
-        return step.host_out_np.copy()
+        slot = step.next_slot()
+        fill(slot, frame, style, strength, preserve)
+        enqueue(step, slot, Streams(self._upload, self._compute, self._download), module,
+                self._cudnn)
+        return CudaPending(slot)
 
-    def _run_step(self, step: _Step, module: StepFn) -> None:
+    def _run_step(self, step: Step, module: StepFn) -> None:
         """The compute stage on the current (compute) stream: replay, or run and copy."""
         if step.graph is not None:
             step.graph.replay()
@@ -292,8 +256,7 @@ class TorchCudaRuntime(Runtime):
         """Device milliseconds of ``runs`` compute stages at a prepared size, CUDA events.
 
         For ``stylecast bench --gpu``: the compute stage alone (replay or eager run, on the
-        inputs of the last frame of that size), without the transfers. Waits only for the
-        last event.
+        graph's static inputs), without the transfers. Waits only for the last event.
 
         Raises:
             BackendUnavailable: not open, or no frame of this size ran yet.
@@ -304,19 +267,17 @@ class TorchCudaRuntime(Runtime):
                                      "call infer() at that size first")
         events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
                   for _ in range(runs)]
-        self._compute.wait_event(step.downloaded)
         with torch.no_grad(), torch.cuda.stream(self._compute):
             for start, end in events:
                 start.record(self._compute)
                 self._run_step(step, module)
                 end.record(self._compute)
-        step.computed.record(self._compute)
         events[-1][1].synchronize()
         return [start.elapsed_time(end) for start, end in events]
 
     # -- preparing a size -----------------------------------------------------------------
 
-    def _step_for(self, shape: Shape) -> _Step:
+    def _step_for(self, shape: Shape) -> Step:
         admission = self._planner.admit(shape)
         for old in admission.evict:
             self._release(old)
@@ -333,31 +294,43 @@ class TorchCudaRuntime(Runtime):
     def _release(self, shape: Shape) -> None:
         step = self._steps.pop(shape, None)
         if step is not None:
-            step.downloaded.synchronize()  # its last use; then its memory may go
+            for event in step.events():
+                event.synchronize()  # its last use; then its memory may go
         if self._pool is not None:
             self._pool.release(shape)
 
-    def _prepare(self, shape: Shape) -> _Step:
+    def _prepare(self, shape: Shape) -> Step:
         pool = self._pool
         if pool is None:
             raise BackendUnavailable("the torch-cuda runtime is not open; call open() first")
         height, width = shape
         controls = self.network.spec.num_styles + 2
+        shapes = {"frame": ((1, height, width, 3), torch.uint8),
+                  "controls": ((1, controls), torch.float32),
+                  "out": ((1, height, width, 3), torch.uint8)}
+
+        def device(name: str) -> torch.Tensor:
+            size, dtype = shapes[name]
+            return torch.zeros(size, dtype=dtype, device=self._device)
+
+        def host(name: str, index: int) -> torch.Tensor:
+            size, dtype = shapes[name]
+            return pool.get(shape, f"{name}{index}", size[1:], dtype)
+
         with torch.cuda.stream(self._compute):
-            frame = torch.zeros((1, height, width, 3), dtype=torch.uint8, device=self._device)
-            static_controls = torch.zeros((1, controls), device=self._device)
-            out = torch.empty((1, height, width, 3), dtype=torch.uint8, device=self._device)
-        step = _Step(frame=frame, controls=static_controls, out=out,
-                     host_frame=pool.get(shape, "frame", (height, width, 3), torch.uint8),
-                     host_controls=pool.get(shape, "controls", (controls,), torch.float32),
-                     host_out=pool.get(shape, "out", (height, width, 3), torch.uint8))
+            slots = [Slot(host_frame=host("frame", i), host_controls=host("controls", i),
+                          host_out=host("out", i), frame=device("frame"),
+                          controls=device("controls"), out=device("out"))
+                     for i in range(SLOTS)]
+            step = Step(frame=device("frame"), controls=device("controls"), out=device("out"),
+                        slots=slots)
         self._warm_up(step)
         if self.cuda_graph and self.graph_error is None:
             self._capture(step, self._step_fn())
         logger.debug("torch-cuda: prepared %dx%d (%s)", width, height, self.mode)
         return step
 
-    def _warm_up(self, step: _Step) -> None:
+    def _warm_up(self, step: Step) -> None:
         """Warm-up runs on the compute stream; if torch.compile fails, fall back once."""
         try:
             self._warm_up_runs(step, self._step_fn())
@@ -374,14 +347,14 @@ class TorchCudaRuntime(Runtime):
             raise BackendUnavailable("the torch-cuda runtime is not open; call open() first")
         return module
 
-    def _warm_up_runs(self, step: _Step, module: StepFn) -> None:
+    def _warm_up_runs(self, step: Step, module: StepFn) -> None:
         self._compute.wait_stream(torch.cuda.current_stream(self._device))
         with torch.no_grad(), torch.cuda.stream(self._compute), self._cudnn():
             for _ in range(WARMUP_RUNS):
                 step.out.copy_(module(step.frame, step.controls))
         torch.cuda.current_stream(self._device).wait_stream(self._compute)
 
-    def _capture(self, step: _Step, module: StepFn) -> None:
+    def _capture(self, step: Step, module: StepFn) -> None:
         """Capture the step; on failure log why and leave this runtime eager."""
         graph = torch.cuda.CUDAGraph()
         try:

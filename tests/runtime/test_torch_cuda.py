@@ -309,6 +309,62 @@ def test_results_are_copies_not_the_reused_buffer(
     runtime.close()
 
 
+@pytest.mark.parametrize("cuda_graph", [True, False])
+def test_two_frames_in_flight_keep_their_own_buffers(
+    network: StyleNetwork, fake: fake_cuda.Calls, cuda_graph: bool
+) -> None:
+    # The fake runs each submit to the end at once, so a buffer shared by the two slots
+    # would hand the first frame the second one's picture.
+    runtime = _open(network, cuda_graph=cuda_graph)
+    first, second = make_frame(36, 52, seed=0), make_frame(36, 52, seed=1)
+    runtime.infer(first, STYLE, STRENGTH, PRESERVE)  # prepares the size
+    a = runtime.submit(first, STYLE, STRENGTH, PRESERVE)
+    b = runtime.submit(second, OTHER_STYLE, 1.0, 0.0)
+    with pytest.raises(RuntimeError, match="at most 2 frames of one size in flight"):
+        runtime.submit(first, STYLE, STRENGTH, PRESERVE)
+    result_a = a.result()
+    assert_close_to_reference(result_a, reference(network, first))
+    assert_close_to_reference(b.result(), reference(network, second, OTHER_STYLE, 1.0, 0.0))
+    assert a.result() is result_a  # taken once, then kept
+    # The first slot is free again: a third frame goes in.
+    assert_close_to_reference(runtime.submit(first, STYLE, STRENGTH, PRESERVE).result(),
+                              reference(network, first))
+    runtime.close()
+
+
+def test_each_stream_waits_for_the_slot_events_that_free_what_it_overwrites(
+    network: StyleNetwork, fake: fake_cuda.Calls
+) -> None:
+    runtime = _open(network)
+    frame = make_frame(36, 52)
+    runtime.infer(frame, STYLE, STRENGTH, PRESERVE)
+    upload, compute, download = runtime._upload, runtime._compute, runtime._download
+    for stream in (upload, compute, download):
+        stream.waited.clear()
+    step = runtime._steps[(36, 52)]
+    pending = [runtime.submit(frame, STYLE, STRENGTH, PRESERVE) for _ in range(2)]
+    slots = [step.slots[1], step.slots[0]]  # the prepare frame used slot 0
+    # Upload: after the slot's last compute read its staging inputs. Compute: after the
+    # upload and the slot's last download. Download: after the compute.
+    assert upload.waited == [s.computed for s in slots]
+    assert compute.waited == [e for s in slots for e in (s.uploaded, s.downloaded)]
+    assert download.waited == [s.computed for s in slots]
+    for p in pending:
+        p.result()
+    runtime.close()
+
+
+def test_runtimes_without_streams_submit_synchronously(network: StyleNetwork) -> None:
+    runtime = TorchRuntime(network=network)
+    runtime.open()
+    frame = make_frame(36, 52)
+    pending = runtime.submit(frame, STYLE, STRENGTH, PRESERVE)
+    assert runtime.max_in_flight == 1
+    np.testing.assert_array_equal(pending.result(),
+                                  runtime.infer(frame, STYLE, STRENGTH, PRESERVE))
+    runtime.close()
+
+
 def test_least_recently_used_size_is_recaptured(
     network: StyleNetwork, fake: fake_cuda.Calls
 ) -> None:
@@ -572,3 +628,23 @@ def test_gpu_temporal_is_close_to_the_cpu_reference(network: StyleNetwork) -> No
     assert_close_to_reference(out, expected)
     assert outputs.features.dtype == np.float32
 
+
+@pytest.mark.gpu
+@requires_cuda
+def test_gpu_streamed_frames_match_one_at_a_time(network: StyleNetwork) -> None:
+    # Two frames in flight for real: uploads, replays and downloads on three streams must
+    # give each frame its own result, as one-at-a-time inference does.
+    runtime = TorchCudaRuntime(network=network, precision="f32")
+    runtime.open()
+    frames = [make_frame(36, 52, seed=s) for s in range(6)]
+    expected = [runtime.infer(f, STYLE, STRENGTH, PRESERVE) for f in frames]
+    waiting = runtime.submit(frames[0], STYLE, STRENGTH, PRESERVE)
+    got = []
+    for frame in frames[1:]:
+        nxt = runtime.submit(frame, STYLE, STRENGTH, PRESERVE)
+        got.append(waiting.result())
+        waiting = nxt
+    got.append(waiting.result())
+    runtime.close()
+    for out, want in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(out, want)
