@@ -12,6 +12,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,7 +35,7 @@ def fake_result(**overrides: object) -> dict:
         "weights": gpu.WEIGHTS_NOTE, "runs": 50, "warmup": 10, "sizes": ["720p"],
         "model": [
             gpu.GpuModelTiming("lite", "720p", "f16", "cuda graph", 0.81, 0.9, 1234.6, 2.5,
-                               2.9, 400.0, 210.5, 50).as_dict(),
+                               2.9, 400.0, 210.5, 50, streamed_fps=980.4).as_dict(),
             gpu.GpuModelTiming("full", "2160p", "f16", "eager", None, None, None, None, None,
                                None, None, 0, error="CUDA out of memory").as_dict(),
         ],
@@ -164,12 +165,40 @@ def test_markdown_names_the_gpu_and_every_row() -> None:
     assert "### GPU, 2026-11-24 15:00 UTC — NVIDIA H100 80GB HBM3" in text
     assert "Driver 580.159.04, CUDA 13.0, cuDNN 91000, torch 2.11.0+cu130" in text
     assert "untrained weights" in text
-    assert "| lite | 720p | cuda graph | 0.81 / 0.90 | 1234.6 | 2.50 / 2.90 | 400.0 | 210.5 |" \
-        in text
+    assert ("| lite | 720p | cuda graph | 0.81 / 0.90 | 1234.6 | 2.50 / 2.90 | 400.0 | 980.4 | "
+            "210.5 |") in text
     assert "| full | 2160p | eager | failed: CUDA out of memory |" in text
     assert "| lite | 720p | live 30 fps | 30.0 | 12.5 / 15.0 | 0 | model 3.1 |" in text
     assert ("| preprocess | 1080p | nv12 | 1080x1920 | float16 | 1500.2 | 400.0 | 0.004 | "
             "0.015 |") in text
+
+
+class _Recorder:
+    """A runtime that logs submissions and results, to check the streaming order."""
+
+    max_in_flight = 2
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def submit(self, *_: object) -> object:
+        index = sum(e.startswith("submit") for e in self.log)
+        self.log.append(f"submit {index}")
+        recorder = self
+
+        class _Pending:
+            def result(self) -> None:
+                recorder.log.append(f"result {index}")
+
+        return _Pending()
+
+
+def test_streamed_fps_keeps_two_frames_in_flight() -> None:
+    runtime = _Recorder()
+    assert gpu.streamed_fps(runtime, np.zeros((4, 4, 3), np.uint8), np.ones(1, np.float32),
+                            4) > 0
+    assert runtime.log == ["submit 0", "submit 1", "result 0", "submit 2", "result 1",
+                           "submit 3", "result 2", "result 3"]
 
 
 def test_markdown_leaves_out_empty_sections() -> None:

@@ -86,6 +86,8 @@ class GpuModelTiming:
 
     ``compute_*``: the compute stage alone (CUDA events on the runtime's compute stream);
     ``frame_*``: ``infer`` on the wall clock, frame in to frame out, transfers included.
+    ``streamed_fps``: frames per second with two in flight (``submit`` of the next frame
+    before the ``result`` of the last), so one frame's transfers overlap the other's compute.
     ``error`` is set (and the timings are None) when the configuration could not run.
     """
 
@@ -102,6 +104,7 @@ class GpuModelTiming:
     peak_mib: float | None
     runs: int
     error: str | None = None
+    streamed_fps: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -157,6 +160,7 @@ def time_model(network: Any, label: str, size: str, cuda_graph: bool, runs: int,
             t0 = time.perf_counter()
             runtime.infer(frame, style, 1.0, 0.0)
             wall.append((time.perf_counter() - t0) * 1000.0)
+        streamed = streamed_fps(runtime, frame, style, runs)
         compute = runtime.time_steps(height, width, runs)
         mode = runtime.mode
     except (torch.OutOfMemoryError, StylecastError) as exc:
@@ -173,7 +177,22 @@ def time_model(network: Any, label: str, size: str, cuda_graph: bool, runs: int,
     log.info("bench --gpu: %s %s %s: compute %.2f ms, frame %.2f ms", label, size, mode,
              c_med, f_med)
     return GpuModelTiming(label, size, "f16", mode, c_med, c_p95, c_fps, f_med, f_p95, f_fps,
-                          peak, runs)
+                          peak, runs, streamed_fps=streamed)
+
+
+def streamed_fps(runtime: Any, frame: np.ndarray, style: np.ndarray, runs: int) -> float:
+    """Frames per second over ``runs`` frames with up to ``runtime.max_in_flight`` in flight:
+    each frame is submitted before the oldest result is taken."""
+    depth = max(1, runtime.max_in_flight)
+    waiting: list[Any] = []
+    t0 = time.perf_counter()
+    for _ in range(runs):
+        if len(waiting) == depth:
+            waiting.pop(0).result()
+        waiting.append(runtime.submit(frame, style, 1.0, 0.0))
+    for pending in waiting:
+        pending.result()
+    return round(runs / (time.perf_counter() - t0), 1)
 
 
 def model_rows(networks: Sequence[str], sizes: Sequence[str], runs: int,
