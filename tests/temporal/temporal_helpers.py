@@ -6,7 +6,7 @@ import numpy as np
 
 from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import Runtime
-from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.cache import TemporalCache, TemporalConfig
 from tests.conftest import TINY
 from tests.conftest import make_network as shared_network
 
@@ -19,10 +19,11 @@ def make_network(seed: int = 0) -> StyleNetwork:
     return shared_network(TINY, seed, spread=0.5)
 
 
-def run_both(runtime: Runtime, frames: list[np.ndarray],
-             style: np.ndarray = ALPHA) -> tuple[list[np.ndarray], list[np.ndarray], TemporalCache]:
+def run_both(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray = ALPHA,
+             config: TemporalConfig | None = None,
+             ) -> tuple[list[np.ndarray], list[np.ndarray], TemporalCache]:
     """Per-frame outputs, cached outputs and the cache that made them."""
     per_frame = [runtime.infer(f, style, 1.0, 0.0) for f in frames]
-    cache = TemporalCache(runtime)
+    cache = TemporalCache(runtime, config)
     cached = [cache.stylize(f, style, 1.0, 0.0).copy() for f in frames]
     return per_frame, cached, cache

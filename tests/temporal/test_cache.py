@@ -28,9 +28,15 @@ def test_cache_cuts_the_warping_error(runtime: TorchRuntime, kind: str) -> None:
     assert cache.stats.resets == 0 and cache.stats.static_frames == 0
 
 
-def test_no_trail_where_a_moving_object_uncovers_the_background(runtime: TorchRuntime) -> None:
+@pytest.mark.parametrize("consistency_check", [False, True])
+def test_no_trail_where_a_moving_object_uncovers_the_background(
+        runtime: TorchRuntime, consistency_check: bool) -> None:
+    # Either occlusion guard (motion boundaries, or forward-backward consistency) must
+    # reject the uncovered background.
     seq = make_sequence("object", length=8, size=(128, 96), noise=0.0)
-    per_frame, cached, _ = run_both(runtime, seq.frames)
+    config = TemporalConfig(consistency_check=consistency_check)
+    per_frame, cached, cache = run_both(runtime, seq.frames, config=config)
+    assert cache.stats.static_frames == 0
     ghost, trail = [], []
     for t in range(1, len(seq.frames)):
         uncovered = ~seq.valid[t - 1]
