@@ -67,6 +67,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--temporal-runtime", default="openvino", help="runtime to run it on (f32)")
     t.add_argument("--temporal-size", default="640x360", help="network input size")
     t.add_argument("--temporal-frames", type=int, default=24, help="frames per sequence")
+    t.add_argument("--temporal-output", default=None, metavar="WxH",
+                   help="also time the live stylize stage for this output size (frames scaled "
+                   "up to it, stylized at --temporal-size, guided upsampling back), e.g. "
+                   "1280x720 with --temporal-size 480x272, what `stylecast run` does on a CPU")
     t.add_argument("--noise", type=float, default=4.0,
                    help="camera noise added to synthetic frames (levels, 0..255)")
     t.add_argument("--clips", type=Path, default=Path("../shared/data/video"),
@@ -153,6 +157,14 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
     from stylecast.frames import parse_size
     from stylecast.runtime import open_runtime
 
+    from stylecast.errors import ConfigError
+
+    size = parse_size(args.temporal_size)
+    output = parse_size(args.temporal_output) if args.temporal_output else None
+    if output is not None and (output[0] < size[0] or output[1] < size[1]):
+        raise ConfigError(f"--temporal-output {args.temporal_output} is smaller than "
+                          f"--temporal-size {args.temporal_size}; the stage scales frames "
+                          "down to the processing size, not up")
     network = pack.load_network("lite")
     runtime = open_runtime(args.temporal_runtime, network=network, precision="f32",
                            threads=args.threads)
@@ -161,9 +173,9 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
     style[names.index(args.style) if args.style else 0] = 1.0
     try:
         rows = run_temporal_bench(
-            runtime, style, parse_size(args.temporal_size), args.temporal_frames, args.noise,
+            runtime, style, size, args.temporal_frames, args.noise,
             args.clips, args.strip, args.strip_clip, photo_root=args.photos,
-            config=_temporal_config(args))
+            config=_temporal_config(args), output=output)
     finally:
         runtime.close()
     info, machine = runtime.info, describe()

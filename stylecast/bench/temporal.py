@@ -16,6 +16,11 @@ temporal cache, interleaved frame by frame (so machine load hits both alike), an
   moves one window, not the figure, as it would move a mean.
 * **ghosting** (levels): in moving regions, mean |cached output - that frame stylized alone|;
   a trail behind a moving object shows up here (and in ``uncovered`` for synthetic objects).
+* optionally (``output``), the **live stage cost**: what a frame costs the stylize thread of
+  ``stylecast run`` (resize from the output size to the processing size, the network or the
+  cache, guided upsampling back), without and with the cache, interleaved the same way. The
+  cache's CPU work is the same in both measures; the stage adds the work around the network
+  that every frame pays, so this is the share of a live frame's time the cache adds.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ class TemporalRow:
     static_frames: int
     reused_frames: int
     resets: int
+    stage_ms_per_frame: float | None = None
+    stage_ms_cached: float | None = None
+    stage_cost_ratio: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -122,6 +130,41 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
         resets=cache.stats.resets,
     )
     return row, per_frame, cached
+
+
+def measure_stage(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray,
+                  output: tuple[int, int], config: TemporalConfig | None = None,
+                  ) -> tuple[float, float, float]:
+    """The live stylize stage per frame, without and with the cache: each frame is scaled up
+    to ``output`` (width, height), as a camera would deliver it, and goes through two
+    ``Stylizer``s (processing size = the frames' own size, guided upsampling) interleaved.
+
+    Returns:
+        Mean ms per frame without and with the cache (frames after the first) and the cost
+        ratio, as in :func:`cost_ratio`.
+    """
+    from stylecast.mixer import StyleMixer
+    from stylecast.stylizer import Stylizer
+
+    names = [f"style{i}" for i in range(len(style))]
+    mixer = StyleMixer(names, {names[int(style.argmax())]: 1.0})
+    height, width = frames[0].shape[:2]
+    reuse = config.reuse if config is not None else 0
+    plain = Stylizer(runtime, mixer, process_size=(width, height))
+    cached = Stylizer(runtime, mixer, process_size=(width, height), temporal=True,
+                      temporal_reuse=reuse)
+    t_plain, t_cached = [], []
+    for frame in frames:
+        camera = cv2.resize(frame, output, interpolation=cv2.INTER_LINEAR)
+        t0 = time.perf_counter()
+        plain.stylize_array(camera)
+        t1 = time.perf_counter()
+        cached.stylize_array(camera)
+        t2 = time.perf_counter()
+        t_plain.append(t1 - t0)
+        t_cached.append(t2 - t1)
+    return (1000 * float(np.mean(t_plain[1:])), 1000 * float(np.mean(t_cached[1:])),
+            cost_ratio(t_plain[1:], t_cached[1:], reuse + 1))
 
 
 def cost_ratio(plain: list[float], cached: list[float], window: int) -> float:
@@ -249,9 +292,11 @@ def run_temporal_bench(
     runtime: Runtime, style: np.ndarray, size: tuple[int, int], length: int,
     noise: float, clip_root: Path | None, strip_path: Path | None, strip_clip: str,
     photo_root: Path | None = None, config: TemporalConfig | None = None,
+    output: tuple[int, int] | None = None,
 ) -> list[TemporalRow]:
     """Every synthetic sequence, the photo sequences and the real clips present; optionally
-    writes the strip of the sequence named ``strip_clip``."""
+    writes the strip of the sequence named ``strip_clip``, and with ``output`` (width,
+    height) also measures the live stage cost (:func:`measure_stage`)."""
     rows = []
     clips = list(synthetic_clips(size, length, noise))
     if photo_root is not None:
@@ -260,6 +305,11 @@ def run_temporal_bench(
         clips += list(real_clips(clip_root, size, length))
     for clip in clips:
         row, per_frame, cached = measure(runtime, clip, style, config)
+        if output is not None:
+            plain_ms, cached_ms, ratio = measure_stage(runtime, clip.frames, style, output,
+                                                       config)
+            row.stage_ms_per_frame, row.stage_ms_cached = round(plain_ms, 2), round(cached_ms, 2)
+            row.stage_cost_ratio = round(ratio, 3)
         rows.append(row)
         if strip_path is not None and clip.name == strip_clip and len(clip.frames) >= 7:
             strip(clip.frames, per_frame, cached, strip_path)
@@ -283,7 +333,21 @@ def markdown(rows: list[TemporalRow]) -> str:
                  f"{r.ms_cached:.1f} | {r.cost_ratio:.2f} | {r.overhead_ms:.2f} | "
                  f"{r.ghost_moving:.2f} | "
                  f"{uncovered} | {r.static_frames} | {r.reused_frames} | {r.resets} |\n")
-    return head + body + summary(rows)
+    return head + body + stage_markdown(rows) + summary(rows)
+
+
+def stage_markdown(rows: list[TemporalRow]) -> str:
+    """The live stage costs as a second table; empty when they were not measured."""
+    staged = [r for r in rows if r.stage_cost_ratio is not None]
+    if not staged:
+        return ""
+    text = ("\nLive stylize stage per frame (resize, network or cache, guided upsampling):\n\n"
+            "| sequence | stage ms per-frame | stage ms cached | stage cost ratio |\n"
+            "|---|---|---|---|\n")
+    for r in staged:
+        text += (f"| {r.sequence} | {r.stage_ms_per_frame:.1f} | {r.stage_ms_cached:.1f} | "
+                 f"{r.stage_cost_ratio:.2f} |\n")
+    return text
 
 
 def summary(rows: list[TemporalRow]) -> str:
@@ -294,6 +358,12 @@ def summary(rows: list[TemporalRow]) -> str:
     error = np.median([r.error_cached / r.error_per_frame for r in moving])
     cost = np.median([r.cost_ratio for r in moving])
     halved = sum(r.error_cached <= 0.5 * r.error_per_frame for r in moving)
-    return (f"\nOver the {len(moving)} moving sequences: median warping-error ratio "
+    text = (f"\nOver the {len(moving)} moving sequences: median warping-error ratio "
             f"{error:.2f} (halved on {halved}), median cost ratio {cost:.3f} "
-            f"({(cost - 1) * 100:+.1f} % per frame).\n")
+            f"({(cost - 1) * 100:+.1f} % per frame)")
+    stages = [r.stage_cost_ratio for r in moving if r.stage_cost_ratio is not None]
+    if stages:
+        stage = float(np.median(stages))
+        text += (f"; live stage median cost ratio {stage:.3f} ({(stage - 1) * 100:+.1f} % "
+                 "per frame)")
+    return text + ".\n"

@@ -38,3 +38,38 @@ def test_cost_ratio_is_a_median_of_side_by_side_windows() -> None:
     # Speed mode: a network run then a reuse; per-frame medians would say 1.1 or 0.2.
     assert cost_ratio(plain, [11.0, 2.0] * 3, 2) == pytest.approx(0.65)
     assert cost_ratio([], [], 1) != cost_ratio([], [], 1)  # nan: nothing measured
+
+
+def test_live_stage_cost_is_measured_when_an_output_size_is_given(
+        runtime: TorchRuntime, tmp_path: Path) -> None:
+    rows = run_temporal_bench(runtime, ALPHA, (96, 64), 6, 4.0, tmp_path / "absent", None,
+                              "synthetic object", output=(192, 128))
+    for row in rows:
+        assert row.stage_ms_per_frame is not None and row.stage_ms_per_frame > 0
+        assert row.stage_ms_cached is not None and row.stage_cost_ratio is not None
+    # The still scene skips the network on the cached side; both sides still upsample.
+    assert rows[-1].stage_cost_ratio < 0.9
+    table = markdown(rows)
+    assert "Live stylize stage per frame" in table
+    stage_rows = [line for line in table.splitlines() if line.startswith("| synthetic")]
+    assert len(stage_rows) == 2 * len(rows)  # once in each table
+    assert "live stage median cost ratio" in table
+
+
+def test_without_an_output_size_there_is_no_stage_table(runtime: TorchRuntime,
+                                                        tmp_path: Path) -> None:
+    rows = run_temporal_bench(runtime, ALPHA, (96, 64), 4, 4.0, tmp_path / "absent", None,
+                              "synthetic object")
+    assert all(r.stage_cost_ratio is None for r in rows)
+    table = markdown(rows)
+    assert "Live stylize stage" not in table and "live stage" not in table
+
+
+def test_an_output_smaller_than_the_processing_size_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from stylecast.cli import main
+
+    assert main(["bench", "--temporal", "--temporal-size", "640x360",
+                 "--temporal-output", "320x180"]) == 1
+    err = capsys.readouterr().err
+    assert "--temporal-output 320x180 is smaller than --temporal-size 640x360" in err
