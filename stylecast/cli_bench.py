@@ -154,10 +154,9 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
 
     from stylecast.bench.machine import describe
     from stylecast.bench.temporal import markdown, run_temporal_bench
+    from stylecast.errors import ConfigError
     from stylecast.frames import parse_size
     from stylecast.runtime import open_runtime
-
-    from stylecast.errors import ConfigError
 
     size = parse_size(args.temporal_size)
     output = parse_size(args.temporal_output) if args.temporal_output else None
