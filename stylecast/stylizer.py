@@ -100,6 +100,8 @@ class Stylizer:
         self.stage_callback: Callable[[str, float], None] | None = None
         self._temporal = False
         self._cache: TemporalCache | None = None
+        # The last (network result, upsampled frame) pair, touched by the stylize thread only.
+        self._last_upsampled: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
         self.temporal = temporal
 
     @property
@@ -202,9 +204,17 @@ class Stylizer:
         self._report("model", time.perf_counter() - t0)
         if (pw, ph) == (width, height):
             return styled
+        last_small, last_out = self._last_upsampled
+        if styled is last_small and last_out is not None and last_out.shape[:2] == (height,
+                                                                                   width):
+            # The cache found the scene still and handed back its last result itself: the
+            # last upsampled frame is that picture too. Guided upsampling it again would
+            # cost ~10 ms at 720p and put this frame's sensor noise back into the detail.
+            return last_out
         t1 = time.perf_counter()
         out = self._upsample(styled, rgb)
         self._report("upsample", time.perf_counter() - t1)
+        self._last_upsampled = (styled, out)
         return out
 
     def render_style(self, rgb: np.ndarray, vector: np.ndarray) -> np.ndarray:

@@ -113,3 +113,28 @@ def test_warmup_builds_the_temporal_graph_too(runtime: TorchRuntime) -> None:
     off.open()
     _stylizer(off, temporal=False).warmup(64, 48)
     assert off._temporal is None
+
+
+def test_a_still_scene_is_not_upsampled_again_and_holds_still(runtime: TorchRuntime) -> None:
+    # A still camera at twice the processing size: the cache's static path hands back its
+    # last result, and the stage returns the last upsampled frame instead of guiding the new
+    # sensor noise back into it. A moving frame is upsampled afresh.
+    rng = np.random.default_rng(7)
+    scene = rng.integers(40, 216, (96, 128, 3)).astype(np.float32)
+    scene = np.repeat(np.repeat(scene[::8, ::8], 8, 0), 8, 1)  # flat blocks: still content
+    stages: list[str] = []
+    stylizer = Stylizer(runtime, StyleMixer(NAMES, {"alpha": 1.0}), process_size=(64, 48),
+                        temporal=True)
+    stylizer.stage_callback = lambda stage, seconds: stages.append(stage)
+
+    def shot(image: np.ndarray) -> np.ndarray:
+        noisy = image + rng.normal(0, 1.0, image.shape)
+        return np.clip(noisy, 0, 255).astype(np.uint8)
+
+    first = stylizer.stylize_array(shot(scene))
+    second = stylizer.stylize_array(shot(scene))
+    assert stylizer.temporal_stats()["static_frames"] == 1
+    assert second is first and stages.count("upsample") == 1
+    moved = stylizer.stylize_array(shot(np.roll(scene, 16, axis=1)))
+    assert moved.shape == first.shape and stages.count("upsample") == 2
+    assert np.abs(moved.astype(int) - first).mean() > 5
