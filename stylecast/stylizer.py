@@ -205,8 +205,7 @@ class Stylizer:
         if (pw, ph) == (width, height):
             return styled
         last_small, last_out = self._last_upsampled
-        if styled is last_small and last_out is not None and last_out.shape[:2] == (height,
-                                                                                   width):
+        if styled is last_small and last_out is not None and last_out.shape == rgb.shape:
             # The cache found the scene still and handed back its last result itself: the
             # last upsampled frame is that picture too. Guided upsampling it again would
             # cost ~10 ms at 720p and put this frame's sensor noise back into the detail.
