@@ -81,6 +81,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--strip", type=Path, default=None,
                    help="write a PNG strip of 6 frames: input, per-frame, cached")
     t.add_argument("--strip-clip", default="synthetic object", help="sequence for the strip")
+    t.add_argument("--gt-flow", nargs="+", action="append", type=Path, default=None,
+                   metavar="DIR",
+                   help="also score footage that ships its true motion: FRAMES FLOW "
+                   "[OCCLUSIONS] folders, Sintel's layout (frames as PNG/JPEG; Middlebury .flo "
+                   "files, file t the forward flow from frame t to t+1; occlusion PNGs, "
+                   "white where frame t's pixel is hidden in t+1). Repeat for more "
+                   "sequences; e.g. --gt-flow training/clean/alley_1 training/flow/alley_1 "
+                   "training/occlusions/alley_1. Frames and flow are scaled to "
+                   "--temporal-size; pass the footage's own size to score it unscaled")
+    t.add_argument("--gt-only", action="store_true",
+                   help="with --gt-flow: score only those sequences")
     t.add_argument("--temporal-reuse", type=int, default=None, metavar="N",
                    help="let the cache skip the network on up to N frames in a row where the "
                    "motion is trusted (default: the cache's own setting)")
@@ -149,6 +160,19 @@ def _temporal_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return None if args.temporal_reuse is None else TemporalConfig(reuse=args.temporal_reuse)
 
 
+def _ground_truth(groups: list[list[Path]]) -> list[tuple[Path, Path, Path | None]]:
+    """``--gt-flow`` groups as (frames, flow, occlusions or None)."""
+    from stylecast.errors import ConfigError
+
+    sources = []
+    for group in groups:
+        if len(group) not in (2, 3):
+            raise ConfigError(f"--gt-flow takes 2 or 3 folders (FRAMES FLOW [OCCLUSIONS]), "
+                              f"got {len(group)}: {' '.join(map(str, group))}")
+        sources.append((group[0], group[1], group[2] if len(group) == 3 else None))
+    return sources
+
+
 def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped-def]
     import numpy as np
 
@@ -164,6 +188,9 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
         raise ConfigError(f"--temporal-output {args.temporal_output} is smaller than "
                           f"--temporal-size {args.temporal_size}; the stage scales frames "
                           "down to the processing size, not up")
+    ground_truth = _ground_truth(args.gt_flow or [])
+    if args.gt_only and not ground_truth:
+        raise ConfigError("--gt-only needs at least one --gt-flow FRAMES FLOW [OCCLUSIONS]")
     network = pack.load_network("lite")
     runtime = open_runtime(args.temporal_runtime, network=network, precision="f32",
                            threads=args.threads)
@@ -174,7 +201,8 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
         rows = run_temporal_bench(
             runtime, style, size, args.temporal_frames, args.noise,
             args.clips, args.strip, args.strip_clip, photo_root=args.photos,
-            config=_temporal_config(args), output=output)
+            config=_temporal_config(args), output=output, ground_truth=ground_truth,
+            only_ground_truth=args.gt_only)
     finally:
         runtime.close()
     info, machine = runtime.info, describe()

@@ -6,7 +6,9 @@ temporal cache, interleaved frame by frame (so machine load hits both alike), an
 * **warping error** (levels 0..255): mean |O_t - warp(O_{t-1})| over pixels visible in both
   frames, lower is steadier. Synthetic sequences use their exact flow and disocclusion
   masks; real clips use a flow stronger than the run-time one (DIS MEDIUM at full processing
-  resolution, versus ULTRAFAST at half) with a forward-backward occlusion mask.
+  resolution, versus ULTRAFAST at half) with a forward-backward occlusion mask. Footage
+  that ships its true forward flow and occlusion masks (``--gt-flow``, Sintel's layout, see
+  :mod:`stylecast.bench.groundtruth`) is scored by the standard forward-flow error.
 * **ms per frame** with and without (mean over the frames after the first: with ``reuse`` the
   cached frames alternate between a network run and a cheap reuse, which a median hides),
   and the cache's overhead outside the network.
@@ -26,13 +28,14 @@ temporal cache, interleaved frame by frame (so machine load hits both alike), an
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from stylecast.bench.groundtruth import load_ground_truth
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
 from stylecast.temporal.synthetic import KINDS, make_sequence, texture, warping_error
@@ -72,12 +75,33 @@ class TemporalRow:
 
 @dataclass
 class Clip:
+    """A scored sequence. ``flows[i]`` and ``valid[i]`` lie on the grid of frame i + 1 and
+    point back to frame i (backward flow), or with ``forward`` on the grid of frame i and
+    point on to frame i + 1 (ground-truth footage ships forward flow)."""
+
     name: str
     flow: str
     frames: list[np.ndarray]
     flows: list[np.ndarray]
     valid: list[np.ndarray]
     uncovered: list[np.ndarray] | None = None
+    forward: bool = False
+
+    def motion_at(self, t: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Flow and scoring mask on frame t's grid; None where the clip has none there
+        (the last frame of a forward clip)."""
+        if self.forward:
+            return (self.flows[t], self.valid[t]) if t < len(self.flows) else None
+        return self.flows[t - 1], self.valid[t - 1]
+
+
+def clip_warping_error(outputs: list[np.ndarray], clip: Clip) -> float:
+    """:func:`warping_error` in the clip's flow direction. A forward clip is scored on the
+    reversed sequence: frame t + 1 is then "the previous frame" and the forward flow F_t the
+    backward flow that samples it, which is the standard forward-flow warping error."""
+    if clip.forward:
+        return warping_error(outputs[::-1], clip.flows[::-1], clip.valid[::-1])
+    return warping_error(outputs, clip.flows, clip.valid)
 
 
 def _interleaved(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray,  # type: ignore[no-untyped-def]
@@ -103,8 +127,10 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
     moving_ghost, uncovered_ghost, uncovered_trail = [], [], []
     for t in range(1, len(clip.frames)):
         diff = np.abs(cached[t].astype(np.float32) - per_frame[t]).mean(-1)
-        moving = (np.linalg.norm(clip.flows[t - 1], axis=-1) > 0.5) & clip.valid[t - 1]
-        if moving.any():
+        motion = clip.motion_at(t)
+        moving = (None if motion is None
+                  else (np.linalg.norm(motion[0], axis=-1) > 0.5) & motion[1])
+        if moving is not None and moving.any():
             moving_ghost.append(float(diff[moving].mean()))
         if clip.uncovered is not None and clip.uncovered[t - 1].any():
             uncovered_ghost.append(float(diff[clip.uncovered[t - 1]].mean()))
@@ -115,8 +141,8 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
     # Skip the first frame's times: it carries one-off costs (allocation, compilation).
     row = TemporalRow(
         sequence=clip.name, flow=clip.flow, frames=len(clip.frames), size=f"{w}x{h}",
-        error_per_frame=round(warping_error(per_frame, clip.flows, clip.valid), 2),
-        error_cached=round(warping_error(cached, clip.flows, clip.valid), 2),
+        error_per_frame=round(clip_warping_error(per_frame, clip), 2),
+        error_cached=round(clip_warping_error(cached, clip), 2),
         ms_per_frame=round(1000 * float(np.mean(t_plain[1:])), 2),
         ms_cached=round(1000 * float(np.mean(t_cached[1:])), 2),
         overhead_ms=round(cache.stats.as_dict()["overhead_ms_per_frame"], 2),
@@ -270,6 +296,21 @@ def real_clips(root: Path, size: tuple[int, int], length: int) -> Iterator[Clip]
         yield Clip(name, "DIS medium", frames, flows, valid)
 
 
+#: One ``--gt-flow`` sequence: frames folder, forward-flow folder, occlusions folder or None.
+GroundTruth = tuple[Path, Path, Path | None]
+
+
+def ground_truth_clip(source: GroundTruth, size: tuple[int, int], length: int) -> Clip:
+    """A sequence with its true forward flow (:mod:`stylecast.bench.groundtruth`), named
+    after its frames folder."""
+    frames_dir, flow_dir, occlusions_dir = source
+    frames, flows, visible = load_ground_truth(frames_dir, flow_dir, occlusions_dir, size,
+                                               length)
+    label = ("ground truth" if occlusions_dir is not None
+             else "ground truth, no occlusion mask")
+    return Clip(frames_dir.name, label, frames, flows, visible, forward=True)
+
+
 def strip(frames: list[np.ndarray], per_frame: list[np.ndarray], cached: list[np.ndarray],
           path: Path, start: int = 1, count: int = 6) -> None:
     """Rows: per-frame stylization and with the cache; ``count`` consecutive frames.
@@ -292,17 +333,22 @@ def run_temporal_bench(
     runtime: Runtime, style: np.ndarray, size: tuple[int, int], length: int,
     noise: float, clip_root: Path | None, strip_path: Path | None, strip_clip: str,
     photo_root: Path | None = None, config: TemporalConfig | None = None,
-    output: tuple[int, int] | None = None,
+    output: tuple[int, int] | None = None, ground_truth: Sequence[GroundTruth] = (),
+    only_ground_truth: bool = False,
 ) -> list[TemporalRow]:
-    """Every synthetic sequence, the photo sequences and the real clips present; optionally
-    writes the strip of the sequence named ``strip_clip``, and with ``output`` (width,
-    height) also measures the live stage cost (:func:`measure_stage`)."""
+    """Every synthetic sequence, the photo sequences and the real clips present, then the
+    ``ground_truth`` sequences (alone with ``only_ground_truth``); optionally writes the
+    strip of the sequence named ``strip_clip``, and with ``output`` (width, height) also
+    measures the live stage cost (:func:`measure_stage`)."""
     rows = []
-    clips = list(synthetic_clips(size, length, noise))
-    if photo_root is not None:
+    # Ground truth is read first: a bad path fails before minutes of other sequences.
+    truth = [ground_truth_clip(source, size, length) for source in ground_truth]
+    clips = [] if only_ground_truth else list(synthetic_clips(size, length, noise))
+    if photo_root is not None and not only_ground_truth:
         clips += list(photo_clips(photo_root, size, length, noise))
-    if clip_root is not None and clip_root.is_dir():
+    if clip_root is not None and clip_root.is_dir() and not only_ground_truth:
         clips += list(real_clips(clip_root, size, length))
+    clips += truth
     for clip in clips:
         row, per_frame, cached = measure(runtime, clip, style, config)
         if output is not None:
@@ -366,4 +412,9 @@ def summary(rows: list[TemporalRow]) -> str:
         stage = float(np.median(stages))
         text += (f"; live stage median cost ratio {stage:.3f} ({(stage - 1) * 100:+.1f} % "
                  "per frame)")
+    truth = [r for r in moving if r.flow.startswith("ground truth")]
+    if truth:
+        ratios = [r.error_cached / r.error_per_frame for r in truth]
+        text += (f". On the {len(truth)} with ground-truth flow: median warping-error ratio "
+                 f"{np.median(ratios):.2f} (halved on {sum(x <= 0.5 for x in ratios)})")
     return text + ".\n"

@@ -1,0 +1,142 @@
+"""Footage with ground-truth flow (``--gt-flow``): the .flo reader, the loader's direction,
+scaling and masks, and the bench rows it makes. Everything is written into tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from temporal_helpers import ALPHA
+
+from stylecast.bench.groundtruth import (
+    FOOTPRINT_SPREAD,
+    load_ground_truth,
+    read_flo,
+    resize_flow,
+    write_flo,
+)
+from stylecast.bench.temporal import Clip, clip_warping_error, markdown, run_temporal_bench
+from stylecast.errors import ConfigError
+from stylecast.runtime.pytorch import TorchRuntime
+from stylecast.temporal.synthetic import texture
+
+SHIFT = 2  # pixels the content moves right per frame
+
+
+def _sequence(root: Path, count: int = 5, size: tuple[int, int] = (96, 64),
+              occluded_column: int | None = None) -> tuple[Path, Path, Path]:
+    """A texture panning SHIFT px right per frame, in Sintel's layout: frames, forward flow
+    (+SHIFT, 0) and occlusion masks (the left SHIFT columns are new in each next frame, so
+    nothing of frame t is hidden; ``occluded_column`` marks one column as occluded)."""
+    width, height = size
+    canvas = texture(height, width + SHIFT * count, seed=3).astype(np.uint8)
+    frames, flow, masks = root / "clean", root / "flow", root / "occlusions"
+    for folder in (frames, flow, masks):
+        folder.mkdir(parents=True)
+    start = SHIFT * count
+    for t in range(count):
+        x0 = start - SHIFT * t  # content moves right: the window slides left
+        crop = np.ascontiguousarray(canvas[:, x0:x0 + width])
+        cv2.imwrite(str(frames / f"frame_{t + 1:04d}.png"), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        if t < count - 1:
+            write_flo(flow / f"frame_{t + 1:04d}.flo",
+                      np.dstack([np.full((height, width), SHIFT, np.float32),
+                                 np.zeros((height, width), np.float32)]))
+            mask = np.zeros((height, width), np.uint8)
+            if occluded_column is not None:
+                mask[:, occluded_column] = 255
+            cv2.imwrite(str(masks / f"frame_{t + 1:04d}.png"), mask)
+    return frames, flow, masks
+
+
+def test_flo_round_trip_and_clear_errors(tmp_path: Path) -> None:
+    flow = np.random.default_rng(0).normal(size=(7, 5, 2)).astype(np.float32)
+    write_flo(tmp_path / "a.flo", flow)
+    np.testing.assert_array_equal(read_flo(tmp_path / "a.flo"), flow)
+    (tmp_path / "bad.flo").write_bytes(b"\x89PNG" + bytes(20))
+    with pytest.raises(ConfigError, match="not a Middlebury .flo flow file"):
+        read_flo(tmp_path / "bad.flo")
+    (tmp_path / "empty.flo").write_bytes(b"PIEH" + bytes(8))  # the magic, then 0x0
+    with pytest.raises(ConfigError, match="header says 0x0, not a flow size"):
+        read_flo(tmp_path / "empty.flo")
+    (tmp_path / "short.flo").write_bytes((tmp_path / "a.flo").read_bytes()[:-4])
+    with pytest.raises(ConfigError, match="cut short: its header says 5x7"):
+        read_flo(tmp_path / "short.flo")
+
+
+def test_forward_flow_scores_the_true_motion_and_not_its_reverse(tmp_path: Path) -> None:
+    frames, flows, visible = load_ground_truth(*_sequence(tmp_path), (96, 64), 10)
+    assert len(frames) == 5 and len(flows) == len(visible) == 4
+    # Pixels whose target falls off the right edge are not scored.
+    assert not visible[0][:, -SHIFT:].any() and visible[0][:, :-SHIFT].all()
+    clip = Clip("pan", "ground truth", frames, flows, visible, forward=True)
+    assert clip_warping_error(frames, clip) < 0.01  # the input itself is exactly consistent
+    # Read as backward flow (the wrong direction), the same data is far from consistent.
+    assert clip_warping_error(frames, Clip("pan", "x", frames, flows, visible)) > 10.0
+    assert clip.motion_at(4) is None and clip.motion_at(0) is not None
+
+
+def test_scaled_footage_keeps_true_motion_and_drops_mixed_footprints(tmp_path: Path) -> None:
+    frames, flows, visible = load_ground_truth(*_sequence(tmp_path), (48, 32), 10)
+    assert frames[0].shape == (32, 48, 3)
+    assert np.abs(flows[0][visible[0]] - [SHIFT / 2, 0.0]).max() < 1e-5
+    clip = Clip("pan", "ground truth", frames, flows, visible, forward=True)
+    assert clip_warping_error(frames, clip) < 1.0  # an even shift halves to whole pixels
+    # A footprint across a motion boundary mixes two motions: not scored.
+    flow = np.zeros((8, 8, 2), np.float32)
+    flow[:, 3:, 0] = 4.0
+    small, scored = resize_flow(flow, np.ones((8, 8), bool), (4, 4))
+    assert not scored[:, 1].any()  # the column whose footprint holds x = 2 and 3
+    assert scored[:, 0].all() and scored[:, 2:].all()
+    assert FOOTPRINT_SPREAD < 1.0
+
+
+def test_occluded_and_unknown_pixels_are_not_scored(tmp_path: Path) -> None:
+    frames_dir, flow_dir, masks_dir = _sequence(tmp_path, occluded_column=10)
+    flow = read_flo(flow_dir / "frame_0001.flo").copy()
+    flow[5, 20] = [1e10, 0.0]  # Middlebury's "unknown"
+    write_flo(flow_dir / "frame_0001.flo", flow)
+    _, _, visible = load_ground_truth(frames_dir, flow_dir, masks_dir, (96, 64), 10)
+    assert not visible[0][:, 10].any() and visible[0][:, 11].all()
+    assert not visible[0][5, 20] and visible[1][5, 20]
+    _, _, unmasked = load_ground_truth(frames_dir, flow_dir, None, (96, 64), 10)
+    assert unmasked[0][:, 10].all()
+
+
+def test_bad_ground_truth_folders_are_named(tmp_path: Path) -> None:
+    frames_dir, flow_dir, masks_dir = _sequence(tmp_path)
+    with pytest.raises(ConfigError, match="the frames folder .*nowhere does not exist"):
+        load_ground_truth(tmp_path / "nowhere", flow_dir, None, (96, 64), 10)
+    for mask in sorted(masks_dir.iterdir())[1:]:
+        mask.unlink()
+    with pytest.raises(ConfigError, match="has 1 masks for 4 flow files"):
+        load_ground_truth(frames_dir, flow_dir, masks_dir, (96, 64), 10)
+    write_flo(flow_dir / "frame_0001.flo", np.zeros((10, 10, 2), np.float32))
+    with pytest.raises(ConfigError, match="frame_0001.flo is 10x10 but .* is 96x64"):
+        load_ground_truth(frames_dir, flow_dir, None, (96, 64), 10)
+
+
+def test_bench_scores_ground_truth_sequences_alone(runtime: TorchRuntime,
+                                                  tmp_path: Path) -> None:
+    source = _sequence(tmp_path, count=6)
+    rows = run_temporal_bench(runtime, ALPHA, (96, 64), 6, 4.0, None, None, "none",
+                              ground_truth=[source], only_ground_truth=True)
+    assert [(r.sequence, r.flow, r.frames) for r in rows] == [("clean", "ground truth", 6)]
+    row = rows[0]
+    assert row.error_per_frame > 0 and row.error_cached < row.error_per_frame
+    assert row.ghost_moving > 0  # the moving mask comes from the forward flow
+    assert "On the 1 with ground-truth flow: median warping-error ratio" in markdown(rows)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--gt-flow", "a"], "--gt-flow takes 2 or 3 folders (FRAMES FLOW [OCCLUSIONS]), got 1"),
+    (["--gt-only"], "--gt-only needs at least one --gt-flow"),
+])
+def test_cli_refuses_incomplete_ground_truth(extra: list[str], message: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from stylecast.cli import main
+
+    assert main(["bench", "--temporal", *extra]) == 1
+    assert message in capsys.readouterr().err
