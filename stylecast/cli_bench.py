@@ -124,15 +124,26 @@ def _model_rows(args: argparse.Namespace, pack, sizes: list[str]) -> list[dict]:
 def _pipeline_rows(args: argparse.Namespace) -> list[dict]:
     from stylecast.app import EngineOptions
     from stylecast.bench.pipeline import run_pipeline
-    from stylecast.frames import parse_size
 
     options = EngineOptions(runtime="auto", threads=args.threads)
     rows = []
     for text in args.process_sizes.split(","):
-        process = parse_size(text)
+        process = _size("--process-sizes", text)
         rows.append(run_pipeline((1280, 720), process, options, args.style, args.seconds)
                     .as_dict())
     return rows
+
+
+def _size(flag: str, text: str) -> tuple[int, int]:
+    """``parse_size`` with its reason as a ConfigError naming the flag: one line, no
+    traceback."""
+    from stylecast.errors import ConfigError
+    from stylecast.frames import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: {exc}") from exc
 
 
 def _ratios(model: list[dict], pipeline: list[dict]) -> dict[str, float]:
@@ -179,11 +190,10 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
     from stylecast.bench.machine import describe
     from stylecast.bench.temporal import markdown, run_temporal_bench
     from stylecast.errors import ConfigError
-    from stylecast.frames import parse_size
     from stylecast.runtime import open_runtime
 
-    size = parse_size(args.temporal_size)
-    output = parse_size(args.temporal_output) if args.temporal_output else None
+    size = _size("--temporal-size", args.temporal_size)
+    output = _size("--temporal-output", args.temporal_output) if args.temporal_output else None
     if output is not None and (output[0] < size[0] or output[1] < size[1]):
         raise ConfigError(f"--temporal-output {args.temporal_output} is smaller than "
                           f"--temporal-size {args.temporal_size}; the stage scales frames "
@@ -192,6 +202,11 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
     if args.gt_only and not ground_truth:
         raise ConfigError("--gt-only needs at least one --gt-flow FRAMES FLOW [OCCLUSIONS]")
     network = pack.load_network("lite")
+    multiple = network.spec.multiple
+    if size[0] % multiple or size[1] % multiple:
+        raise ConfigError(f"--temporal-size {args.temporal_size}: width and height must be "
+                          f"multiples of {multiple} (the network's stride); e.g. "
+                          f"{size[0] // multiple * multiple}x{size[1] // multiple * multiple}")
     runtime = open_runtime(args.temporal_runtime, network=network, precision="f32",
                            threads=args.threads)
     names = [s.name for s in pack.styles]

@@ -133,6 +133,9 @@ def test_bench_scores_ground_truth_sequences_alone(runtime: TorchRuntime,
 @pytest.mark.parametrize(("extra", "message"), [
     (["--gt-flow", "a"], "--gt-flow takes 2 or 3 folders (FRAMES FLOW [OCCLUSIONS]), got 1"),
     (["--gt-only"], "--gt-only needs at least one --gt-flow"),
+    (["--temporal-size", "1022x436"], "width and height must be multiples of 4 (the "
+     "network's stride); e.g. 1020x436"),
+    (["--temporal-size", "1024x437"], "--temporal-size: size '1024x437' must have even"),
 ])
 def test_cli_refuses_incomplete_ground_truth(extra: list[str], message: str,
                                             capsys: pytest.CaptureFixture[str]) -> None:
