@@ -60,8 +60,9 @@ class TemporalConfig:
         consistency_check: also compute the forward flow and reject where the two disagree
             (occlusions; one more DIS run, ~1.2 ms at 640x360); without it, motion
             boundaries (``boundary``) and the photometric check guard disocclusions.
-        boundary: flow gradient (pixels per pixel) above which a pixel counts as a motion
-            boundary when ``consistency_check`` is off.
+        boundary: compression of the flow (pixels per pixel) from which a pixel counts as
+            uncovered when ``consistency_check`` is off: where the backward flow falls by
+            more than this along its own axis, the frame was pulled open there.
         reuse: at most this many frames in a row may skip the network and show the last
             output motion-compensated instead (0 = never): the cache's speed mode.
         reuse_confidence: fraction of the frame whose history must be trusted for a frame
@@ -300,14 +301,26 @@ class TemporalCache:
         return backward, cv2.erode(confidence, self._erode_kernel)
 
     def _smooth_motion(self, backward: np.ndarray) -> np.ndarray:
-        """0 at motion boundaries, where the flow changes by more than ``boundary`` pixels
-        per pixel, else 255: where an object moves over its background, the uncovered side
-        has no true match, and one flow direction cannot tell it from a match."""
+        """0 where the frame was pulled open, else 255.
+
+        Where an object moves over its background, the side it uncovers has no true match,
+        and one flow direction cannot tell it from a match; there the backward flow *falls*
+        along the motion (background ~0, then the object's -d: d/dx of b_x is about -d over
+        the edge), so the sampling map x + b(x) folds back on itself. Only that is
+        rejected: a rising flow (the side where the object covers background, or a zoom
+        in) and shear (an edge parallel to the motion) uncover nothing. Rejecting any steep
+        gradient, as the first version did, also threw away history wherever the fast flow
+        is noisy: kite-surf's warping-error ratio 0.62 with this test, 0.72 with that one,
+        at 480x272, for the same trails.
+        """
         limit = self.config.boundary * 8.0  # a 3x3 Sobel sums 8 differences
-        low, high = (-limit, -limit), (limit, limit)
-        # Sobel and inRange work on both flow planes at once: no split.
-        across = cv2.inRange(cv2.Sobel(backward, cv2.CV_32F, 1, 0, ksize=3), low, high)
-        down = cv2.inRange(cv2.Sobel(backward, cv2.CV_32F, 0, 1, ksize=3), low, high)
+        free = 1e9
+        # Sobel and inRange work on both flow planes at once: no split. Across x only b_x
+        # is tested, down y only b_y (the other plane's bounds let everything through).
+        across = cv2.inRange(cv2.Sobel(backward, cv2.CV_32F, 1, 0, ksize=3),
+                             (-limit, -free), (free, free))
+        down = cv2.inRange(cv2.Sobel(backward, cv2.CV_32F, 0, 1, ksize=3),
+                           (-free, -limit), (free, free))
         return across & down
 
     def _consistent(self, gray: np.ndarray, prev: np.ndarray, backward: np.ndarray,

@@ -146,3 +146,23 @@ def test_reuse_never_hides_a_style_change(runtime: TorchRuntime) -> None:
     out = cache.stylize(seq.frames[1], BETA, 1.0, 0.0)
     assert cache.stats.reused_frames == 0
     assert np.array_equal(out, runtime.infer(seq.frames[1], BETA, 1.0, 0.0))
+
+
+def test_only_a_flow_that_pulls_the_frame_open_counts_as_uncovered(
+        runtime: TorchRuntime) -> None:
+    # Backward flow of an object moving right by 4 px over a still background: 0, then -4
+    # from column 20 (its trailing edge, where background is uncovered), then 0 again from
+    # column 40 (its leading edge, where it covers background). A shear edge runs along y.
+    flow = np.zeros((32, 60, 2), np.float32)
+    flow[:, 20:40, 0] = -4.0
+    flow[16:, :, 0] += 3.0  # rows below 16 move 3 px more: an edge parallel to the motion
+    keep = TemporalCache(runtime, TemporalConfig(boundary=0.4))._smooth_motion(flow)
+    assert keep.dtype == np.uint8
+    assert (keep[:, 19:21] == 0).all()  # the uncovered side
+    assert (keep[:, 39:41] == 255).all()  # the covering side: nothing appears there
+    assert (keep[15:17, :18] == 255).all()  # shear uncovers nothing
+    # The same along y, on the other flow plane: falling b_y is rejected, rising is not.
+    down = np.zeros((60, 32, 2), np.float32)
+    down[20:40, :, 1] = -4.0
+    keep = TemporalCache(runtime, TemporalConfig(boundary=0.4))._smooth_motion(down)
+    assert (keep[19:21] == 0).all() and (keep[39:41] == 255).all()
