@@ -302,13 +302,16 @@ GroundTruth = tuple[Path, Path, Path | None]
 
 def ground_truth_clip(source: GroundTruth, size: tuple[int, int], length: int) -> Clip:
     """A sequence with its true forward flow (:mod:`stylecast.bench.groundtruth`), named
-    after its frames folder."""
+    after its frames folder and that folder's parent (Sintel's ``clean/alley_1`` and
+    ``final/alley_1`` are two renders of one scene)."""
     frames_dir, flow_dir, occlusions_dir = source
+    parent = frames_dir.parent.name
+    name = f"{parent}/{frames_dir.name}" if parent else frames_dir.name
     frames, flows, visible = load_ground_truth(frames_dir, flow_dir, occlusions_dir, size,
                                                length)
     label = ("ground truth" if occlusions_dir is not None
              else "ground truth, no occlusion mask")
-    return Clip(frames_dir.name, label, frames, flows, visible, forward=True)
+    return Clip(name, label, frames, flows, visible, forward=True)
 
 
 def strip(frames: list[np.ndarray], per_frame: list[np.ndarray], cached: list[np.ndarray],
