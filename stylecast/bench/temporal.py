@@ -35,10 +35,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stylecast.bench.groundtruth import load_ground_truth
+from stylecast.bench.groundtruth import lands_inside, load_ground_truth
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
-from stylecast.temporal.synthetic import KINDS, make_sequence, texture, warping_error
+from stylecast.temporal.synthetic import (
+    KINDS,
+    make_sequence,
+    texture,
+    warp_image,
+    warping_error,
+)
 
 #: Real clips looked for under the clip root (each optional).
 CLIPS = ("davis2016_480p/blackswan", "davis2016_480p/breakdance", "davis2016_480p/car-roundabout",
@@ -246,16 +252,11 @@ def reference_flow(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.
     for prev, cur in zip(grays, grays[1:], strict=False):
         backward = dis.calc(cur, prev, None)  # type: ignore[call-overload]
         forward = dis.calc(prev, cur, None)  # type: ignore[call-overload]
-        h, w = cur.shape
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
-        forward_at = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+        forward_at = warp_image(forward, backward)
         mismatch = ((backward + forward_at) ** 2).sum(-1)
         bound = 0.01 * ((backward ** 2).sum(-1) + (forward_at ** 2).sum(-1)) + 0.5
-        inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
         flows.append(backward)
-        valid.append((mismatch <= bound) & inside)
+        valid.append((mismatch <= bound) & lands_inside(backward))
     return flows, valid
 
 
@@ -298,6 +299,8 @@ def real_clips(root: Path, size: tuple[int, int], length: int) -> Iterator[Clip]
 
 #: One ``--gt-flow`` sequence: frames folder, forward-flow folder, occlusions folder or None.
 GroundTruth = tuple[Path, Path, Path | None]
+#: The reference-flow label of those rows; the summary picks them out by it.
+GROUND_TRUTH = "ground truth"
 
 
 def ground_truth_clip(source: GroundTruth, size: tuple[int, int], length: int) -> Clip:
@@ -309,8 +312,7 @@ def ground_truth_clip(source: GroundTruth, size: tuple[int, int], length: int) -
     name = f"{parent}/{frames_dir.name}" if parent else frames_dir.name
     frames, flows, visible = load_ground_truth(frames_dir, flow_dir, occlusions_dir, size,
                                                length)
-    label = ("ground truth" if occlusions_dir is not None
-             else "ground truth, no occlusion mask")
+    label = GROUND_TRUTH if occlusions_dir is not None else f"{GROUND_TRUTH}, no occlusion mask"
     return Clip(name, label, frames, flows, visible, forward=True)
 
 
@@ -346,11 +348,13 @@ def run_temporal_bench(
     rows = []
     # Ground truth is read first: a bad path fails before minutes of other sequences.
     truth = [ground_truth_clip(source, size, length) for source in ground_truth]
-    clips = [] if only_ground_truth else list(synthetic_clips(size, length, noise))
-    if photo_root is not None and not only_ground_truth:
-        clips += list(photo_clips(photo_root, size, length, noise))
-    if clip_root is not None and clip_root.is_dir() and not only_ground_truth:
-        clips += list(real_clips(clip_root, size, length))
+    clips = []
+    if not only_ground_truth:
+        clips += synthetic_clips(size, length, noise)
+        if photo_root is not None:
+            clips += photo_clips(photo_root, size, length, noise)
+        if clip_root is not None and clip_root.is_dir():
+            clips += real_clips(clip_root, size, length)
     clips += truth
     for clip in clips:
         row, per_frame, cached = measure(runtime, clip, style, config)
@@ -415,7 +419,7 @@ def summary(rows: list[TemporalRow]) -> str:
         stage = float(np.median(stages))
         text += (f"; live stage median cost ratio {stage:.3f} ({(stage - 1) * 100:+.1f} % "
                  "per frame)")
-    truth = [r for r in moving if r.flow.startswith("ground truth")]
+    truth = [r for r in moving if r.flow.startswith(GROUND_TRUTH)]
     if truth:
         ratios = [r.error_cached / r.error_per_frame for r in truth]
         text += (f". On the {len(truth)} with ground-truth flow: median warping-error ratio "
