@@ -230,13 +230,19 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
 
 
 def _emit(args: argparse.Namespace, result: object, text: str) -> None:
-    """Print markdown or (``--json`` alone) JSON; write ``--json FILE``/``--markdown FILE``."""
+    """Print markdown or (``--json`` alone) JSON; write ``--json FILE``/``--markdown FILE``,
+    and prepend the markdown to ``--write FILE`` (newest first, under its header)."""
     dumped = json.dumps(result, indent=2)
     print(dumped if args.json == "-" else text)
     if args.json not in (None, "-"):
         Path(args.json).write_text(dumped + "\n", encoding="utf-8")
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
+    if args.write:
+        old = args.write.read_text(encoding="utf-8") if args.write.is_file() else BENCH_HEADER
+        body = old[len(BENCH_HEADER):] if old.startswith(BENCH_HEADER) else old
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(BENCH_HEADER + text + "\n" + body, encoding="utf-8")
 
 
 def _split(text: str) -> list[str]:
@@ -284,11 +290,5 @@ def bench(args: argparse.Namespace) -> int:
         "sizes": sizes, "model": model, "pipeline": pipeline,
         "ratios": _ratios(model, pipeline),
     }
-    text = markdown(result)
-    _emit(args, result, text)
-    if args.write:
-        old = args.write.read_text(encoding="utf-8") if args.write.is_file() else BENCH_HEADER
-        body = old[len(BENCH_HEADER):] if old.startswith(BENCH_HEADER) else old
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(BENCH_HEADER + text + "\n" + body, encoding="utf-8")
+    _emit(args, result, markdown(result))
     return 0

@@ -137,10 +137,11 @@ def test_unknown_network_or_size_is_refused_before_measuring(
 def test_emit_prints_json_alone_or_writes_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = argparse.Namespace(json="-", markdown=None)
+    args = argparse.Namespace(json="-", markdown=None, write=None)
     _emit(args, {"a": 1}, "# text")
     assert json.loads(capsys.readouterr().out) == {"a": 1}
-    args = argparse.Namespace(json=str(tmp_path / "r.json"), markdown=tmp_path / "r.md")
+    args = argparse.Namespace(json=str(tmp_path / "r.json"), markdown=tmp_path / "r.md",
+                              write=None)
     _emit(args, {"a": 2}, "# text")
     assert capsys.readouterr().out == "# text\n"
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == {"a": 2}

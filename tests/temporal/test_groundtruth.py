@@ -144,3 +144,19 @@ def test_cli_refuses_incomplete_ground_truth(extra: list[str], message: str,
 
     assert main(["bench", "--temporal", *extra]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_temporal_results_are_prepended_to_the_write_file(tmp_path: Path) -> None:
+    from stylecast.cli import main
+    from stylecast.cli_bench import BENCH_HEADER
+
+    frames, flow, masks = _sequence(tmp_path / "seq", count=3)
+    log = tmp_path / "BENCHMARKS.md"
+    log.write_text(BENCH_HEADER + "## an older block\n", encoding="utf-8")
+    assert main(["bench", "--temporal", "--temporal-runtime", "torch", "--temporal-size",
+                 "96x64", "--temporal-frames", "3", "--gt-only", "--gt-flow", str(frames),
+                 str(flow), str(masks), "--write", str(log)]) == 0
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith(BENCH_HEADER + "## Temporal cache, ")
+    assert "| seq/clean | ground truth | 3 | 96x64 |" in text
+    assert text.endswith("## an older block\n")  # newest first, nothing lost
