@@ -221,7 +221,7 @@ def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped
     finally:
         runtime.close()
     info, machine = runtime.info, describe()
-    header = (f"## Temporal cache, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n\n"
+    header = (f"### Temporal cache, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC\n\n"
               f"`stylecast {shlex.join(sys.argv[1:])}` on {machine.get('cpu')} "
               f"({machine.get('cores')} cores); {pack.name}/lite, "
               f"style {names[int(style.argmax())]}, {info.name} {info.precision}\n\n")

@@ -157,6 +157,6 @@ def test_temporal_results_are_prepended_to_the_write_file(tmp_path: Path) -> Non
                  "96x64", "--temporal-frames", "3", "--gt-only", "--gt-flow", str(frames),
                  str(flow), str(masks), "--write", str(log)]) == 0
     text = log.read_text(encoding="utf-8")
-    assert text.startswith(BENCH_HEADER + "## Temporal cache, ")
+    assert text.startswith(BENCH_HEADER + "### Temporal cache, ")
     assert "| seq/clean | ground truth | 3 | 96x64 |" in text
     assert text.endswith("## an older block\n")  # newest first, nothing lost
