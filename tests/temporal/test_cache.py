@@ -7,7 +7,7 @@ import pytest
 from temporal_helpers import ALPHA, BETA, run_both
 
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.temporal.cache import TemporalCache, TemporalConfig
+from stylecast.temporal.cache import TemporalCache, TemporalConfig, _Motion
 from stylecast.temporal.synthetic import KINDS, make_sequence, texture, warping_error
 
 # The moving object's edge band, which the cache gives fresh features so that no trail is
@@ -166,3 +166,51 @@ def test_only_a_flow_that_pulls_the_frame_open_counts_as_uncovered(
     down[20:40, :, 1] = -4.0
     keep = TemporalCache(runtime, TemporalConfig(boundary=0.4))._smooth_motion(down)
     assert (keep[19:21] == 0).all() and (keep[39:41] == 255).all()
+
+
+def test_still_pixels_are_held_and_a_slow_fade_is_refreshed(runtime: TorchRuntime) -> None:
+    # Grey frames at flow resolution: the left half holds still under camera noise, the
+    # right half brightens by 1 level a frame, under the threshold from one frame to the next.
+    rng = np.random.default_rng(0)
+    base = np.full((40, 64), 100.0)
+    cache = TemporalCache(runtime, TemporalConfig(static_threshold=2.5))
+    masks = []
+    for t in range(16):
+        frame = base + rng.normal(0, 2.0, base.shape)
+        frame[:, 32:] += t
+        mask = cache._still(np.clip(frame, 0, 255).astype(np.uint8))
+        if mask is not None:
+            masks.append(mask[4:-4] > 0)
+    held = np.array(masks)
+    assert held[:, :, 4:28].mean() > 0.95
+    # Against its anchor the fade adds up to the threshold within a few frames, and the pixel
+    # takes the normal weight again. Compared with the last frame alone (1 level a frame)
+    # it would be held for ever; blurring a difference of anchors taken at different frames
+    # held some pixels for 12 frames.
+    fading = held[:, :, 36:-4]
+    longest = np.zeros(fading.shape[1:], int)
+    run = np.zeros(fading.shape[1:], int)
+    for mask in fading:
+        run = np.where(mask, run + 1, 0)
+        longest = np.maximum(longest, run)
+    assert longest.max() <= 5, np.bincount(longest.ravel())
+    assert fading.mean() > 0.3  # and between refreshes it is held
+
+
+def test_still_pixels_take_the_still_blend_weight(runtime: TorchRuntime) -> None:
+    config = TemporalConfig(output_blend=0.7, still_blend=0.9)
+    cache = TemporalCache(runtime, config)
+    cache._output = np.full((32, 64, 3), 200, np.uint8)
+    fresh = np.full((32, 64, 3), 100, np.uint8)
+    still = np.zeros((16, 32), np.uint8)
+    still[:, :16] = 255
+    motion = _Motion(flow=np.zeros((16, 32, 2), np.float32),
+                     confidence=np.ones((16, 32), np.float32), ease=1.0, still=still)
+    out = cache._blend_output(fresh, motion).astype(int)
+    # 0.9 x 200 + 0.1 x 100 on the still half, 0.7 x 200 + 0.3 x 100 on the other (uint8
+    # products round: within 2 levels); the weight is resized, so away from the seam.
+    assert np.abs(out[:, :28] - 190).max() <= 2, out[0, :28, 0]
+    assert np.abs(out[:, 36:] - 170).max() <= 2, out[0, 36:, 0]
+    # Without the mask (still blend off) the whole frame takes the normal weight.
+    out = cache._blend_output(fresh, motion._replace(still=None)).astype(int)
+    assert np.abs(out - 170).max() <= 2
