@@ -73,16 +73,19 @@ class Stylizer:
             when the runtime supports it.
         temporal_reuse: with the cache, let up to this many frames in a row skip the
             network where the motion is trusted (``TemporalConfig.reuse``; 0 = never).
+        temporal_config: the cache's whole tuning, instead of ``temporal_reuse`` (the bench
+            passes the one it measures).
     """
 
     def __init__(
         self, runtime: Runtime, mixer: StyleMixer, *,
         process_size: tuple[int, int] | None = None, upsample: str = "guided",
         temporal: bool = False, temporal_reuse: int = 0,
+        temporal_config: TemporalConfig | None = None,
     ) -> None:
         if upsample not in UPSAMPLE_MODES:
             raise ConfigError(f"--upsample must be one of {UPSAMPLE_MODES}")
-        self._temporal_config = TemporalConfig(reuse=temporal_reuse)
+        self._temporal_config = temporal_config or TemporalConfig(reuse=temporal_reuse)
         self.runtime = runtime
         self.mixer = mixer
         self.requested_process_size = process_size

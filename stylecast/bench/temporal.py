@@ -181,10 +181,10 @@ def measure_stage(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray,
     names = [f"style{i}" for i in range(len(style))]
     mixer = StyleMixer(names, {names[int(style.argmax())]: 1.0})
     height, width = frames[0].shape[:2]
-    reuse = config.reuse if config is not None else 0
+    config = config or TemporalConfig()
     plain = Stylizer(runtime, mixer, process_size=(width, height))
     cached = Stylizer(runtime, mixer, process_size=(width, height), temporal=True,
-                      temporal_reuse=reuse)
+                      temporal_config=config)
     t_plain, t_cached = [], []
     for frame in frames:
         camera = cv2.resize(frame, output, interpolation=cv2.INTER_LINEAR)
@@ -196,7 +196,7 @@ def measure_stage(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray,
         t_plain.append(t1 - t0)
         t_cached.append(t2 - t1)
     return (1000 * float(np.mean(t_plain[1:])), 1000 * float(np.mean(t_cached[1:])),
-            cost_ratio(t_plain[1:], t_cached[1:], reuse + 1))
+            cost_ratio(t_plain[1:], t_cached[1:], config.reuse + 1))
 
 
 def cost_ratio(plain: list[float], cached: list[float], window: int) -> float:
