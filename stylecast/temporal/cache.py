@@ -22,7 +22,8 @@ Per frame, on the CPU and at low resolution (the network's feature resolution ti
    ``Runtime.infer_temporal``, which blends them with this frame's features by the
    confidence before decoding.
 7. **Output blend**: the last output, warped at full resolution, is blended into the new one
-   (in uint8) by the confidence scaled by ``output_blend``.
+   (in uint8) by the confidence scaled by ``output_blend``, or by ``still_blend`` where the
+   input has held still since the pixel's anchor (``_still``).
 """
 
 from __future__ import annotations
