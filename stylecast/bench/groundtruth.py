@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from stylecast.errors import ConfigError
+from stylecast.temporal.synthetic import lands_inside
 
 #: First four bytes of a Middlebury .flo file, read as a little-endian float32.
 FLO_MAGIC = 202021.25
@@ -105,14 +106,6 @@ def resize_flow(flow: np.ndarray, visible: np.ndarray, size: tuple[int, int]
     spread = np.sqrt(np.maximum(mean_sq - mean * mean, 0.0)).max(-1)
     whole = cv2.resize(visible.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.999
     return mean, whole & (spread < FOOTPRINT_SPREAD)
-
-
-def lands_inside(flow: np.ndarray) -> np.ndarray:
-    """(H, W) bool: where x + flow(x) lies inside the frame (bilinear sampling is defined)."""
-    height, width = flow.shape[:2]
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    tx, ty = xs + flow[..., 0], ys + flow[..., 1]
-    return (tx >= 0) & (tx <= width - 1) & (ty >= 0) & (ty <= height - 1)
 
 
 def load_ground_truth(frames_dir: Path, flow_dir: Path, occlusions_dir: Path | None,

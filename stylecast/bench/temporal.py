@@ -35,11 +35,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stylecast.bench.groundtruth import lands_inside, load_ground_truth
+from stylecast.bench.groundtruth import load_ground_truth
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
 from stylecast.temporal.synthetic import (
     KINDS,
+    lands_inside,
     make_sequence,
     texture,
     warp_image,
@@ -134,10 +135,11 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
     for t in range(1, len(clip.frames)):
         diff = np.abs(cached[t].astype(np.float32) - per_frame[t]).mean(-1)
         motion = clip.motion_at(t)
-        moving = (None if motion is None
-                  else (np.linalg.norm(motion[0], axis=-1) > 0.5) & motion[1])
-        if moving is not None and moving.any():
-            moving_ghost.append(float(diff[moving].mean()))
+        if motion is not None:
+            flow, scored = motion
+            moving = (np.linalg.norm(flow, axis=-1) > 0.5) & scored
+            if moving.any():
+                moving_ghost.append(float(diff[moving].mean()))
         if clip.uncovered is not None and clip.uncovered[t - 1].any():
             uncovered_ghost.append(float(diff[clip.uncovered[t - 1]].mean()))
             # What a full trail would score: the last frame's object left in place.

@@ -51,15 +51,22 @@ def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+def lands_inside(flow: np.ndarray) -> np.ndarray:
+    """(H, W) bool: where x + flow(x) lies inside the frame (bilinear sampling is defined)."""
+    xs, ys = _grid(*flow.shape[:2])
+    tx, ty = xs + flow[..., 0], ys + flow[..., 1]
+    height, width = flow.shape[:2]
+    return (tx >= 0) & (tx <= width - 1) & (ty >= 0) & (ty <= height - 1)
+
+
 def _pan(canvas: np.ndarray, n: int, h: int, w: int, step: tuple[int, int]):
     dx, dy = step
     frames, flows, valid = [], [], []
-    xs, ys = _grid(h, w)
     for t in range(n):
         frames.append(canvas[t * dy:t * dy + h, t * dx:t * dx + w])
         if t:
             flows.append(np.full((h, w, 2), (dx, dy), np.float32))
-            valid.append((xs + dx <= w - 1) & (ys + dy <= h - 1))
+            valid.append(lands_inside(flows[-1]))
     return frames, flows, valid
 
 
@@ -77,7 +84,7 @@ def _zoom(canvas: np.ndarray, n: int, h: int, w: int, rate: float):
             px = w / 2 + (xs - w / 2) * ratio
             py = h / 2 + (ys - h / 2) * ratio
             flows.append(np.stack((px - xs, py - ys), -1).astype(np.float32))
-            valid.append((px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1))
+            valid.append(lands_inside(flows[-1]))
     return frames, flows, valid
 
 
