@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 #: ONNX opset the graph is exported at.
 OPSET = 18
 #: Bump whenever FrameGraph's inputs, outputs or export settings change meaning.
-GRAPH_FORMAT = 1
+GRAPH_FORMAT = 2
 # Largest frame side the dynamic dimensions admit (8K plus headroom).
 _MAX_SIDE = 8192
 # Example frame used for tracing; H != W so the exporter cannot conclude they are equal.

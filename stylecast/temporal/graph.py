@@ -140,7 +140,10 @@ class TemporalFrameGraph(nn.Module):
             image = frame.permute(0, 3, 1, 2).float() * (1.0 / 255.0)
             net = self.network
             fresh = net.transform(net.encode(image, style), style)
-            features = torch.lerp(fresh, prev_feats.permute(0, 3, 1, 2), confidence)
+            # Written out rather than torch.lerp: the ONNX export of lerp branches on
+            # weight < 0.5 (Less, Where and both formulas), which OpenVINO runs as separate
+            # passes over the features; this is one fused elementwise op.
+            features = fresh + confidence * (prev_feats.permute(0, 3, 1, 2) - fresh)
             styled = net.decode(features, style, image)
             stats = torch.cat(tape.out, dim=2) if self.smooth_stats else prev_stats + 0.0
         finally:
