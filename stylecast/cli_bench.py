@@ -84,9 +84,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--gt-flow", nargs="+", action="append", type=Path, default=None,
                    metavar="DIR",
                    help="also score footage that ships its true motion: FRAMES FLOW "
-                   "[OCCLUSIONS] folders, Sintel's layout (frames as PNG/JPEG; Middlebury .flo "
-                   "files, file t the forward flow from frame t to t+1; occlusion PNGs, "
-                   "white where frame t's pixel is hidden in t+1). Repeat for more "
+                   "[OCCLUSIONS] folders. FRAMES: PNG/JPEG in name order. FLOW: file t the "
+                   "forward flow from frame t to t+1, as Middlebury .flo (Sintel), .pfm "
+                   "(FlyingThings3D, Monkaa, Driving: into_future), KITTI 16-bit .png or "
+                   "numpy .npy (H, W, 2). OCCLUSIONS: 8-bit PNG masks, white where frame t's "
+                   "pixel is hidden in t+1 (Sintel), or a folder of backward flows "
+                   "(file t from frame t+1 to t, or Scene Flow's into_past) from which hidden "
+                   "pixels are found by the forward-backward check. Repeat for more "
                    "sequences; e.g. --gt-flow training/clean/alley_1 training/flow/alley_1 "
                    "training/occlusions/alley_1. Frames and flow are scaled to "
                    "--temporal-size; pass the footage's own size to score it unscaled")
@@ -172,7 +176,7 @@ def _temporal_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _ground_truth(groups: list[list[Path]]) -> list[tuple[Path, Path, Path | None]]:
-    """``--gt-flow`` groups as (frames, flow, occlusions or None)."""
+    """``--gt-flow`` groups as (frames, flow, occlusion masks or backward flow, or None)."""
     from stylecast.errors import ConfigError
 
     sources = []

@@ -7,7 +7,7 @@ temporal cache, interleaved frame by frame (so machine load hits both alike), an
   frames, lower is steadier. Synthetic sequences use their exact flow and disocclusion
   masks; real clips use a flow stronger than the run-time one (DIS MEDIUM at full processing
   resolution, versus ULTRAFAST at half) with a forward-backward occlusion mask. Footage
-  that ships its true forward flow and occlusion masks (``--gt-flow``, Sintel's layout, see
+  that ships its true forward flow and occlusion masks or backward flow (``--gt-flow``, see
   :mod:`stylecast.bench.groundtruth`) is scored by the standard forward-flow error.
 * **ms per frame** with and without (mean over the frames after the first: with ``reuse`` the
   cached frames alternate between a network run and a cheap reuse, which a median hides),
@@ -35,15 +35,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stylecast.bench.groundtruth import load_ground_truth
+from stylecast.bench.groundtruth import holds_flow, load_ground_truth
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
 from stylecast.temporal.synthetic import (
     KINDS,
+    flows_agree,
     lands_inside,
     make_sequence,
     texture,
-    warp_image,
     warping_error,
 )
 
@@ -254,11 +254,8 @@ def reference_flow(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.
     for prev, cur in zip(grays, grays[1:], strict=False):
         backward = dis.calc(cur, prev, None)  # type: ignore[call-overload]
         forward = dis.calc(prev, cur, None)  # type: ignore[call-overload]
-        forward_at = warp_image(forward, backward)
-        mismatch = ((backward + forward_at) ** 2).sum(-1)
-        bound = 0.01 * ((backward ** 2).sum(-1) + (forward_at ** 2).sum(-1)) + 0.5
         flows.append(backward)
-        valid.append((mismatch <= bound) & lands_inside(backward))
+        valid.append(flows_agree(backward, forward) & lands_inside(backward))
     return flows, valid
 
 
@@ -299,7 +296,8 @@ def real_clips(root: Path, size: tuple[int, int], length: int) -> Iterator[Clip]
         yield Clip(name, "DIS medium", frames, flows, valid)
 
 
-#: One ``--gt-flow`` sequence: frames folder, forward-flow folder, occlusions folder or None.
+#: One ``--gt-flow`` sequence: frames folder, forward-flow folder, and a folder of occlusion
+#: masks or of backward flows, or None.
 GroundTruth = tuple[Path, Path, Path | None]
 #: The reference-flow label of those rows; the summary picks them out by it.
 GROUND_TRUTH = "ground truth"
@@ -314,7 +312,12 @@ def ground_truth_clip(source: GroundTruth, size: tuple[int, int], length: int) -
     name = f"{parent}/{frames_dir.name}" if parent else frames_dir.name
     frames, flows, visible = load_ground_truth(frames_dir, flow_dir, occlusions_dir, size,
                                                length)
-    label = GROUND_TRUTH if occlusions_dir is not None else f"{GROUND_TRUTH}, no occlusion mask"
+    if occlusions_dir is None:
+        label = f"{GROUND_TRUTH}, no occlusion mask"
+    elif holds_flow(occlusions_dir):
+        label = f"{GROUND_TRUTH}, occlusions by backward flow"
+    else:
+        label = GROUND_TRUTH
     return Clip(name, label, frames, flows, visible, forward=True)
 
 

@@ -179,6 +179,19 @@ def warp_image(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def flows_agree(flow: np.ndarray, reverse: np.ndarray) -> np.ndarray:
+    """(H, W) bool: where ``flow`` and the ``reverse`` flow at its target cancel out.
+
+    The forward-backward check of Sundaram et al. (2010): a pixel that stays visible moves
+    there and back, so flow(x) + reverse(x + flow(x)) is ~0; one that is hidden in the other
+    frame does not. The bound grows with the motion, as sub-pixel errors do.
+    """
+    reverse_at = warp_image(reverse, flow)
+    mismatch = ((flow + reverse_at) ** 2).sum(-1)
+    bound = 0.01 * ((flow ** 2).sum(-1) + (reverse_at ** 2).sum(-1)) + 0.5
+    return mismatch <= bound
+
+
 def warping_error(outputs: list[np.ndarray], flows: list[np.ndarray],
                   valid: list[np.ndarray]) -> float:
     """Mean absolute difference (levels, 0..255) between each output and the previous output

@@ -160,3 +160,118 @@ def test_temporal_results_are_prepended_to_the_write_file(tmp_path: Path) -> Non
     assert text.startswith(BENCH_HEADER + "### Temporal cache, ")
     assert "| seq/clean | ground truth | 3 | 96x64 |" in text
     assert text.endswith("## an older block\n")  # newest first, nothing lost
+
+
+def _write_pfm(path: Path, flow: np.ndarray, little_endian: bool = True) -> None:
+    """Flow as a three-channel PFM, bottom row first (the Scene Flow datasets' files)."""
+    height, width = flow.shape[:2]
+    planes = np.dstack([flow, np.zeros((height, width), np.float32)])[::-1]
+    order = "<f4" if little_endian else ">f4"
+    scale = "-1.0" if little_endian else "1.0"
+    path.write_bytes(f"PF\n{width} {height}\n{scale}\n".encode()
+                     + np.ascontiguousarray(planes, order).tobytes())
+
+
+def test_pfm_kitti_and_npy_flows_read_as_the_same_motion(tmp_path: Path) -> None:
+    from stylecast.bench.groundtruth import read_flow
+
+    rng = np.random.default_rng(1)
+    flow = np.round(rng.normal(scale=8.0, size=(6, 9, 2)) * 64) / 64  # KITTI's 1/64 px step
+    flow = flow.astype(np.float32)
+    for little in (True, False):  # rows bottom to top, either byte order
+        _write_pfm(tmp_path / "a.pfm", flow, little)
+        read, known = read_flow(tmp_path / "a.pfm")
+        np.testing.assert_array_equal(read, flow)
+        assert known.all()
+    # KITTI: uint16 64 * flow + 2**15 in R (u) and G (v), B = valid.
+    encoded = np.dstack([np.ones((6, 9)), flow[..., 1] * 64 + 2 ** 15,
+                         flow[..., 0] * 64 + 2 ** 15]).astype(np.uint16)
+    encoded[2, 3, 0] = 0  # one pixel without ground truth
+    cv2.imwrite(str(tmp_path / "k.png"), encoded)
+    read, known = read_flow(tmp_path / "k.png")
+    assert not known[2, 3] and known.sum() == known.size - 1
+    np.testing.assert_array_equal(read[known], flow[known])
+    assert (read[2, 3] == 0).all()
+    with_nan = flow.copy()
+    with_nan[0, 0, 1] = np.nan
+    np.save(tmp_path / "n.npy", with_nan)
+    read, known = read_flow(tmp_path / "n.npy")
+    assert not known[0, 0] and (read[0, 0] == 0).all() and known[1:].all()
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("disparity.pfm", b"Pf\n4 2\n-1.0\n" + bytes(32), "one-channel PFM"),
+    ("short.pfm", b"PF\n4 2\n-1.0\n" + bytes(40), "cut short or malformed: its header says 4x2"),
+    ("text.pfm", b"hello", "is not a PFM file"),
+    ("mask.png", None, "not a KITTI flow PNG (16-bit, three channels"),
+    ("wrong.npy", np.zeros((4, 4, 3), np.float32), "a flow .npy must be float (H, W, 2)"),
+    ("flow.txt", b"1 2", ".txt is not a flow format read here"),
+])
+def test_bad_flow_files_say_what_they_are(tmp_path: Path, name: str, content: object,
+                                          message: str) -> None:
+    from stylecast.bench.groundtruth import read_flow
+
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, np.ndarray):
+        np.save(path, content)
+    else:
+        cv2.imwrite(str(path), np.zeros((4, 4), np.uint8))  # an 8-bit occlusion mask
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_flow(path)
+
+
+def _scene_flow_layout(root: Path, count: int = 5, hidden_column: int = 10,
+                       backward_sign: float = -1.0) -> tuple[Path, Path, Path]:
+    """The pan of ``_sequence`` as the Scene Flow datasets ship it: PFM flows, one per frame,
+    ``into_future`` (file t: frame t to t + 1, the last unused) and ``into_past`` (file t:
+    frame t to t - 1, the first unused), no occlusion masks. In backward file t the column
+    where frame t - 1's ``hidden_column + 2 t`` lands points nowhere near back (as if
+    something covered it), so the forward-backward check must call that column hidden; a
+    different column each frame, so reading the files shifted by one shows."""
+    frames, _, _ = _sequence(root / "seq", count=count)
+    future, past = root / "into_future", root / "into_past"
+    future.mkdir()
+    past.mkdir()
+    height, width = 64, 96
+    for t in range(count):
+        forward = np.dstack([np.full((height, width), SHIFT, np.float32),
+                             np.zeros((height, width), np.float32)])
+        backward = forward * backward_sign
+        backward[:, hidden_column + 2 * t + SHIFT] = 0.0
+        _write_pfm(future / f"OpticalFlowIntoFuture_{t:04d}_L.pfm", forward)
+        _write_pfm(past / f"OpticalFlowIntoPast_{t:04d}_L.pfm", backward)
+    return frames, future, past
+
+
+def test_backward_flow_folder_marks_hidden_pixels(tmp_path: Path) -> None:
+    frames_dir, future, past = _scene_flow_layout(tmp_path)
+    frames, flows, visible = load_ground_truth(frames_dir, future, past, (96, 64), 10)
+    assert len(frames) == 5 and len(flows) == 4  # the last into_future file is not used
+    for t, mask in enumerate(visible):  # pair (t, t + 1) is checked by into_past file t + 1
+        hidden = 10 + 2 * (t + 1)
+        assert not mask[:, hidden].any()  # its backward flow does not come back
+        assert mask[:, hidden - 2].all() and mask[:, hidden + 1].all()
+    _, _, unchecked = load_ground_truth(frames_dir, future, None, (96, 64), 10)
+    assert unchecked[0][:, 12].all()
+    clip = Clip("pan", "ground truth", frames, flows, visible, forward=True)
+    assert clip_warping_error(frames, clip) < 0.01
+
+
+def test_a_backward_folder_that_is_not_the_backward_flow_is_refused(tmp_path: Path) -> None:
+    frames_dir, future, past = _scene_flow_layout(tmp_path, backward_sign=1.0)
+    with pytest.raises(ConfigError, match="disagrees with the forward flow .* on more than 50%"):
+        load_ground_truth(frames_dir, future, past, (96, 64), 10)
+
+
+def test_cli_scores_scene_flow_footage_with_backward_flow(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stylecast.cli import main
+
+    frames, future, past = _scene_flow_layout(tmp_path, count=3)
+    assert main(["bench", "--temporal", "--temporal-runtime", "torch", "--temporal-size",
+                 "96x64", "--temporal-frames", "3", "--gt-only", "--gt-flow", str(frames),
+                 str(future), str(past)]) == 0
+    assert "| seq/clean | ground truth, occlusions by backward flow | 3 | 96x64 |" in (
+        capsys.readouterr().out)
