@@ -18,6 +18,10 @@ temporal cache, interleaved frame by frame (so machine load hits both alike), an
   moves one window, not the figure, as it would move a mean.
 * **ghosting** (levels): in moving regions, mean |cached output - that frame stylized alone|;
   a trail behind a moving object shows up here (and in ``uncovered`` for synthetic objects).
+* **detail kept**: mean |Laplacian| of the cached output's grey over that of per-frame
+  output (1 = as crisp). Blending history trades the strokes' frame-to-frame boiling for
+  some of their crispness, and a blurred picture also scores a low warping error: this
+  column keeps that trade in view.
 * optionally (``output``), the **live stage cost**: what a frame costs the stylize thread of
   ``stylecast run`` (resize from the output size to the processing size, the network or the
   cache, guided upsampling back), without and with the cache, interleaved the same way. The
@@ -72,6 +76,7 @@ class TemporalRow:
     static_frames: int
     reused_frames: int
     resets: int
+    detail_kept: float = 1.0
     stage_ms_per_frame: float | None = None
     stage_ms_cached: float | None = None
     stage_cost_ratio: float | None = None
@@ -126,6 +131,19 @@ def _interleaved(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray, 
     return per_frame, cached, t_plain, t_cached, cache
 
 
+def detail(image: np.ndarray) -> float:
+    """Mean |Laplacian| of ``image``'s grey (levels): how much fine detail it holds."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F)).mean())
+
+
+def detail_kept(per_frame: list[np.ndarray], cached: list[np.ndarray]) -> float:
+    """:func:`detail` of the cached outputs over that of the per-frame ones, after the
+    first frame (which is the same both ways)."""
+    plain = sum(detail(o) for o in per_frame[1:])
+    return sum(detail(o) for o in cached[1:]) / plain if plain else 1.0
+
+
 def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[type-arg]
             config: TemporalConfig | None = None) -> tuple[TemporalRow, list, list]:
     """Run ``clip`` both ways; returns the row and both output lists (for the strip)."""
@@ -161,7 +179,7 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
         trail_uncovered=(round(float(np.mean(uncovered_trail)), 2) if uncovered_trail
                          else None),
         static_frames=cache.stats.static_frames, reused_frames=cache.stats.reused_frames,
-        resets=cache.stats.resets,
+        resets=cache.stats.resets, detail_kept=round(detail_kept(per_frame, cached), 2),
     )
     return row, per_frame, cached
 
@@ -379,8 +397,8 @@ def markdown(rows: list[TemporalRow]) -> str:
     head = ("| sequence | reference flow | frames | size | warping error per-frame | "
             "warping error cached | ratio | ms per-frame | ms cached | cost ratio | "
             "cache overhead ms | ghosting (moving) | ghosting (uncovered) / full trail | "
-            "static frames | reused frames | resets |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "detail kept | static frames | reused frames | resets |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     body = ""
     for r in rows:
         ratio = r.error_cached / r.error_per_frame if r.error_per_frame else float("nan")
@@ -390,7 +408,8 @@ def markdown(rows: list[TemporalRow]) -> str:
                  f"| {r.error_cached:.2f} | {ratio:.2f} | {r.ms_per_frame:.1f} | "
                  f"{r.ms_cached:.1f} | {r.cost_ratio:.2f} | {r.overhead_ms:.2f} | "
                  f"{r.ghost_moving:.2f} | "
-                 f"{uncovered} | {r.static_frames} | {r.reused_frames} | {r.resets} |\n")
+                 f"{uncovered} | {r.detail_kept:.2f} | {r.static_frames} | {r.reused_frames} | "
+                 f"{r.resets} |\n")
     return head + body + stage_markdown(rows) + summary(rows)
 
 
@@ -416,9 +435,10 @@ def summary(rows: list[TemporalRow]) -> str:
     error = np.median([r.error_cached / r.error_per_frame for r in moving])
     cost = np.median([r.cost_ratio for r in moving])
     halved = sum(r.error_cached <= 0.5 * r.error_per_frame for r in moving)
+    kept = np.median([r.detail_kept for r in moving])
     text = (f"\nOver the {len(moving)} moving sequences: median warping-error ratio "
-            f"{error:.2f} (halved on {halved}), median cost ratio {cost:.3f} "
-            f"({(cost - 1) * 100:+.1f} % per frame)")
+            f"{error:.2f} (halved on {halved}), median detail kept {kept:.2f}, median cost "
+            f"ratio {cost:.3f} ({(cost - 1) * 100:+.1f} % per frame)")
     stages = [r.stage_cost_ratio for r in moving if r.stage_cost_ratio is not None]
     if stages:
         stage = float(np.median(stages))

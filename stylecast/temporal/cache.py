@@ -6,8 +6,10 @@ Per frame, on the CPU and at low resolution (the network's feature resolution ti
 1. **Static fast path**: if the (slightly blurred) grey frame barely differs from the last
    stylized one, and style and controls are unchanged, the last output is returned and the
    network does not run at all.
-2. **Motion**: DIS optical flow (ULTRAFAST) backward between the two grey frames (~0.3 ms
-   at 320x180); optionally forward too, for a consistency check.
+2. **Motion**: DIS optical flow (ULTRAFAST, searched down to half the flow image's
+   resolution) backward between the two grey frames (~0.6 ms at 240x136); optionally
+   forward too, for a consistency check. Motion within a tenth of a pixel of the frame's
+   median is set to it (``settle``), so a still background is not resampled into blur.
 3. **Confidence**: the warped previous grey frame must match the current one (photometric
    check; fails at most occlusions), optionally the two flows must agree, and the source
    must lie inside the frame; the mask is eroded so object edges take fresh features (no
@@ -28,6 +30,7 @@ Per frame, on the CPU and at low resolution (the network's feature resolution ti
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -39,6 +42,10 @@ from stylecast.errors import ConfigError
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 from stylecast.temporal.warp_cpu import Warper
+
+#: Patch stride of OpenCV's ULTRAFAST preset, kept for flow images too small for the
+#: configured pyramid (``TemporalCache._fit_dis``).
+_PRESET_STRIDE = 4
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,18 @@ class TemporalConfig:
         stat_rate: EMA rate of the norm statistics (1 = per-frame statistics); below 1 it
             needs a graph built with ``smooth_stats`` (off by default, see graph.py).
         flow_scale: flow resolution as a multiple of the feature resolution (H/4).
+        flow_finest_scale: the finest pyramid level DIS searches: the flow is estimated on
+            a grid 2**level coarser than the flow image and made dense from there (the
+            ULTRAFAST preset's 2 loses the motion of small and non-rigid things; 1 costs
+            ~0.3 ms more at 240x136, see docs/TEMPORAL.md).
+        flow_patch_stride: pixels between the DIS patches at each level (ULTRAFAST: 4 with
+            8-pixel patches); wider is cheaper and coarser.
+        settle: flow components within this (flow pixels) of the frame's median motion are
+            set to it (0 = off). DIS's noise of a tenth of a pixel or so where the scene
+            holds still made the cache resample its history there every frame, and bilinear
+            resampling compounds into blur: a still background kept ~64 % of per-frame
+            detail, settled ~88 % (docs/TEMPORAL.md). Snapping to the median rather than
+            to zero leaves a slow camera drift moving.
         photo_low: grey-level error (0..255) up to which history is fully trusted.
         photo_high: grey-level error from which history is rejected.
         static_threshold: largest blurred grey change (levels) that still counts as static.
@@ -79,6 +98,9 @@ class TemporalConfig:
     still_blend: float = 0.9
     stat_rate: float = 1.0
     flow_scale: int = 2
+    flow_finest_scale: int = 1
+    flow_patch_stride: int = 7
+    settle: float = 0.1
     photo_low: float = 8.0
     photo_high: float = 24.0
     static_threshold: float = 2.5
@@ -93,6 +115,10 @@ class TemporalConfig:
     def __post_init__(self) -> None:
         if self.reuse < 0:
             raise ConfigError(f"--temporal-reuse must be 0 or more, not {self.reuse}")
+        if self.flow_finest_scale < 0 or self.flow_patch_stride < 1:
+            raise ConfigError("the cache's flow needs flow_finest_scale >= 0 and "
+                              f"flow_patch_stride >= 1, not {self.flow_finest_scale} and "
+                              f"{self.flow_patch_stride}")
 
 
 @dataclass
@@ -139,9 +165,10 @@ class TemporalCache:
         self.stats = TemporalStats()
         self._channels = runtime.network.spec.channels
         self._stats_channels = stats_channels(runtime.network)
-        self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
-        self._warper = Warper()
         cfg = self.config
+        self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._dis_size: tuple[int, int] | None = None  # flow image size _fit_dis set it for
+        self._warper = Warper()
         errors = np.arange(256, dtype=np.float32)
         self._photometric_ramp = np.clip(
             (cfg.photo_high - errors) / (cfg.photo_high - cfg.photo_low), 0.0, 1.0)
@@ -325,11 +352,37 @@ class TemporalCache:
     def _empty(self, height: int, width: int) -> TemporalInputs:
         return TemporalInputs.empty(self._channels, self._stats_channels, height, width)
 
+    def _fit_dis(self, height: int, width: int) -> None:
+        """Set DIS's finest level and patch stride for a flow image of this size: the
+        configured ones, or, where the image is too small for them, one level under the
+        coarsest and the ULTRAFAST preset's stride of 4.
+
+        DIS starts its search at a level set by the image size (OpenCV: log2 of the longer
+        side over four patches, rounded, and at most log2 of the shorter side over one
+        patch). With no coarser level above the finest, the search has nothing to start
+        from: on a 64x48 flow image (a 128x96 frame) the search at level 1 missed a 2-pixel
+        motion by 0.33 px on average, at level 0 by 0.15 px; and a wide stride leaves few
+        patches on so small an image.
+        """
+        cfg = self.config
+        patch = self._dis.getPatchSize()
+        coarsest = min(int(math.log2(max(height, width) / (4.0 * patch)) + 0.5),
+                       int(math.log2(min(height, width) / patch)))
+        if coarsest > cfg.flow_finest_scale:
+            self._dis.setFinestScale(cfg.flow_finest_scale)
+            self._dis.setPatchStride(cfg.flow_patch_stride)
+        else:
+            self._dis.setFinestScale(max(0, coarsest - 1))
+            self._dis.setPatchStride(_PRESET_STRIDE)
+
     def _motion(self, gray: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Backward flow (h, w, 2) float32 at flow resolution and confidence (h, w) in [0, 1]."""
         cfg = self.config
-        backward = self._dis.calc(gray, prev, None)  # type: ignore[call-overload]
         h, w = gray.shape
+        if self._dis_size != (h, w):
+            self._fit_dis(h, w)
+            self._dis_size = (h, w)
+        backward = self._settle(self._dis.calc(gray, prev, None))  # type: ignore[call-overload]
         map_xy = self._warper.maps(backward, h, w)
         warped = cv2.remap(prev, map_xy, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         # Grey-level error, box-blurred in uint8, through the trust ramp as a lookup table.
@@ -345,6 +398,24 @@ class TemporalCache:
         confidence = cv2.bitwise_and(confidence, confidence, mask=keep)
         # Erode so the edges of moving objects take fresh features: no trails behind them.
         return backward, cv2.erode(confidence, self._erode_kernel)
+
+    def _settle(self, flow: np.ndarray) -> np.ndarray:
+        """``flow`` with each component within ``settle`` of the frame's median motion set
+        to that median (in place; see ``TemporalConfig.settle``)."""
+        limit = self.config.settle
+        if limit <= 0.0:
+            return flow
+        h, w = flow.shape[:2]
+        # The middle of every fourth pixel each way: the same motion, a sixteenth the sort.
+        sample = flow[::4, ::4].reshape(-1, 2)
+        median = np.partition(sample, len(sample) // 2, axis=0)[len(sample) // 2]
+        # As one channel of x, y pairs, so one compare and one masked copy do both axes
+        # (0.14 ms at 240x136; numpy's masked assignment took 0.35).
+        pairs = flow.reshape(h, w * 2)
+        medians = np.repeat(np.tile(median, w)[None], h, axis=0)
+        near = cv2.compare(cv2.absdiff(pairs, medians), limit, cv2.CMP_LT)
+        cv2.copyTo(medians, near, pairs)
+        return flow
 
     def _smooth_motion(self, backward: np.ndarray) -> np.ndarray:
         """0 where the frame was pulled open, else 255.

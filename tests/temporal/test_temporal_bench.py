@@ -73,3 +73,22 @@ def test_an_output_smaller_than_the_processing_size_is_refused(
                  "--temporal-output", "320x180"]) == 1
     err = capsys.readouterr().err
     assert "--temporal-output 320x180 is smaller than --temporal-size 640x360" in err
+
+
+def test_detail_kept_measures_blur_and_reaches_the_table() -> None:
+    import cv2
+    import numpy as np
+
+    from stylecast.bench.temporal import TemporalRow, detail_kept, summary
+    from stylecast.temporal.synthetic import texture
+
+    crisp = [texture(64, 96, seed=s).astype(np.uint8) for s in range(4)]
+    blurred = [cv2.GaussianBlur(i, (5, 5), 1.5) for i in crisp]
+    assert detail_kept(crisp, crisp) == pytest.approx(1.0)
+    assert detail_kept(crisp, blurred) < 0.7
+    # The first frame is the same both ways and is left out.
+    assert detail_kept(crisp, [np.zeros_like(crisp[0])] + crisp[1:]) == pytest.approx(1.0)
+    row = TemporalRow("s", "exact", 8, "96x64", 10.0, 4.0, 20.0, 22.0, 2.0, 1.1, 3.0, None,
+                      None, 0, 0, 0, detail_kept=0.62)
+    assert "| 0.62 | 0 | 0 | 0 |" in markdown([row])
+    assert "median detail kept 0.62" in summary([row])
