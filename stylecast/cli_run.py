@@ -81,8 +81,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
     g.add_argument("--temporal", dest="temporal", action="store_true", default=False,
                    help="reuse motion-compensated features and output of earlier frames "
-                   "(warping error about halved; ~10-17%% more time per frame on a 2-core CPU; "
-                   "see docs/TEMPORAL.md)")
+                   "(flicker, as warping error, cut to ~0.3x, strokes somewhat softer; "
+                   "~10-19%% more time per frame on a 2-core CPU; see docs/TEMPORAL.md)")
     g.add_argument("--no-temporal", dest="temporal", action="store_false",
                    help="stylize every frame on its own (the default until the temporal "
                    "cache meets its cost goal)")
