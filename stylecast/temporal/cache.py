@@ -43,10 +43,6 @@ from stylecast.runtime.base import Runtime
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 from stylecast.temporal.warp_cpu import Warper
 
-#: Patch stride of OpenCV's ULTRAFAST preset, kept for flow images too small for the
-#: configured pyramid (``TemporalCache._fit_dis``).
-_PRESET_STRIDE = 4
-
 
 @dataclass(frozen=True)
 class TemporalConfig:
@@ -167,6 +163,9 @@ class TemporalCache:
         self._stats_channels = stats_channels(runtime.network)
         cfg = self.config
         self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        # The preset's own stride, kept for flow images too small for the configured
+        # pyramid (_fit_dis).
+        self._preset_stride = self._dis.getPatchStride()
         self._dis_size: tuple[int, int] | None = None  # flow image size _fit_dis set it for
         self._warper = Warper()
         errors = np.arange(256, dtype=np.float32)
@@ -355,7 +354,7 @@ class TemporalCache:
     def _fit_dis(self, height: int, width: int) -> None:
         """Set DIS's finest level and patch stride for a flow image of this size: the
         configured ones, or, where the image is too small for them, one level under the
-        coarsest and the ULTRAFAST preset's stride of 4.
+        coarsest and the ULTRAFAST preset's stride (4).
 
         DIS starts its search at a level set by the image size (OpenCV: log2 of the longer
         side over four patches, rounded, and at most log2 of the shorter side over one
@@ -373,7 +372,7 @@ class TemporalCache:
             self._dis.setPatchStride(cfg.flow_patch_stride)
         else:
             self._dis.setFinestScale(max(0, coarsest - 1))
-            self._dis.setPatchStride(_PRESET_STRIDE)
+            self._dis.setPatchStride(self._preset_stride)
 
     def _motion(self, gray: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Backward flow (h, w, 2) float32 at flow resolution and confidence (h, w) in [0, 1]."""
