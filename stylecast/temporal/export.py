@@ -20,7 +20,7 @@ from stylecast.runtime import export as plain_export
 from stylecast.temporal.graph import INPUT_NAMES, OUTPUT_NAMES, TemporalFrameGraph
 
 #: Bump whenever TemporalFrameGraph's inputs, outputs or export settings change meaning.
-TEMPORAL_GRAPH_FORMAT = 3
+TEMPORAL_GRAPH_FORMAT = 4
 _MAX_SIDE = 8192
 _EXAMPLE_HW = (64, 96)
 
