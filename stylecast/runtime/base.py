@@ -220,6 +220,18 @@ class Runtime(abc.ABC):
                                  "yet; use --runtime openvino, onnxruntime or torch, or "
                                  "--no-temporal")
 
+    def temporal_ready(self, height: int, width: int) -> bool:
+        """Whether ``infer_temporal`` runs this frame size now, with nothing to build first.
+
+        The cache asks before it runs the temporal graph on a crop of the frame (its region
+        path); a crop whose size is not ready is skipped for a whole-frame run, so a build
+        never stalls a live frame. Runtimes whose graphs take any size (torch, onnxruntime)
+        say True; OpenVINO, which compiles per size, starts the compile in the background
+        and says True once it is done; the rest (an engine build per size would take
+        minutes) keep this default: never.
+        """
+        return False
+
     def warmup(self, width: int, height: int) -> None:
         """Run once at this size so the first live frame does not pay for compilation."""
         frame = np.zeros((height, width, 3), dtype=np.uint8)

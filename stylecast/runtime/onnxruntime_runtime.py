@@ -112,6 +112,10 @@ class OnnxRuntimeRuntime(Runtime):
         out, features, stats = self._temporal_session.run(None, feeds)
         return out[0], TemporalOutputs(features=features, stats=stats)
 
+    def temporal_ready(self, height: int, width: int) -> bool:
+        """Always: the graph takes any size; see ``Runtime.temporal_ready``."""
+        return True
+
     def close(self) -> None:
         """Drop the sessions; idempotent."""
         self._session = None

@@ -12,7 +12,9 @@ and compile (a fraction of a second, and live sizes rarely change), kept in a sm
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,9 @@ _INSTALL = "pip install openvino"
 _OV_PRECISION = {"f32": "f32", "bf16": "bf16"}
 # Compiled sizes kept at once; a resolution switch back and forth stays cheap.
 _MAX_SIZES = 4
+# The temporal graph also runs on crops of the frame (the cache's region path): a few frame
+# sizes and up to 12 crop sizes each (TemporalCache._crop).
+_MAX_TEMPORAL_SIZES = 32
 # Size compiled during open(), so build and precision failures surface there, where "auto"
 # can still move on, rather than on the first live frame.
 _PROBE_HW = (64, 96)
@@ -159,9 +164,10 @@ class OpenVinoRuntime(Runtime):
 
     supports_temporal = True
     _temporal_model: Any = None
+    _builder: ThreadPoolExecutor | None = None
 
-    def _temporal_request_for(self, height: int, width: int) -> Any:
-        """Compiled temporal graph for one frame size (exported and read on first use)."""
+    def _temporal_graph(self) -> Any:
+        """The temporal graph as read by OpenVINO (exported and read on first use)."""
         if self._temporal_model is None:
             from stylecast.temporal.export import export_temporal_onnx
 
@@ -172,21 +178,72 @@ class OpenVinoRuntime(Runtime):
                 raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; delete the "
                                        "file to have it exported again") from exc
             self._temporal_compiled: OrderedDict[tuple[int, int], Any] = OrderedDict()
-        key = (height, width)
-        request = self._temporal_compiled.get(key)
-        if request is not None:
-            self._temporal_compiled.move_to_end(key)
-            return request
+            self._building: dict[tuple[int, int], Future[Any]] = {}
+            self._unbuildable: set[tuple[int, int]] = set()
+            # reshape() changes the one model in place: one compile at a time.
+            self._compile_lock = threading.Lock()
+        return self._temporal_model
+
+    def _compile_temporal(self, height: int, width: int) -> Any:
+        """An infer request for the temporal graph at one frame size."""
+        model = self._temporal_graph()
         h, w = height // 4, width // 4
         channels = self.network.spec.channels
         shapes = {"frame": [1, height, width, 3], "prev_feats": [1, h, w, channels],
                   "confidence": [1, 1, h, w]}
-        compiled = self._compile(self._temporal_model, shapes, "temporal graph", width, height)
-        request = compiled.create_infer_request()
+        with self._compile_lock:
+            compiled = self._compile(model, shapes, "temporal graph", width, height)
+        return compiled.create_infer_request()
+
+    def _keep_temporal(self, key: tuple[int, int], request: Any) -> None:
         self._temporal_compiled[key] = request
-        if len(self._temporal_compiled) > _MAX_SIZES:
+        if len(self._temporal_compiled) > _MAX_TEMPORAL_SIZES:
             self._temporal_compiled.popitem(last=False)
+
+    def _temporal_request_for(self, height: int, width: int) -> Any:
+        """Compiled temporal graph for one frame size (compiled here if not yet)."""
+        self._temporal_graph()
+        key = (height, width)
+        request = self._temporal_compiled.get(key)
+        if request is None and key in self._building:
+            request = self._building.pop(key).result()  # a background compile: wait for it
+            self._keep_temporal(key, request)
+        if request is not None:
+            self._temporal_compiled.move_to_end(key)
+            return request
+        request = self._compile_temporal(height, width)
+        self._keep_temporal(key, request)
         return request
+
+    def temporal_ready(self, height: int, width: int) -> bool:
+        """True once the temporal graph is compiled for this size; else its compile starts
+        on a background thread (~0.4 s at 480x272 here) and this says False meanwhile. See
+        ``Runtime.temporal_ready``."""
+        self._temporal_graph()
+        key = (height, width)
+        if key in self._temporal_compiled:
+            return True
+        if key in self._unbuildable:
+            return False
+        future = self._building.get(key)
+        if future is None:
+            if self._builder is None:
+                self._builder = ThreadPoolExecutor(1, thread_name_prefix="openvino-compile")
+            self._building[key] = self._builder.submit(self._compile_temporal, height, width)
+            return False
+        if not future.done():
+            return False
+        del self._building[key]
+        try:
+            request = future.result()
+        except (EngineBuildError, BackendUnavailable) as exc:
+            # Not fatal: the cache runs whole frames instead. Never retried.
+            logger.warning("the temporal graph did not compile at %dx%d; frames of that "
+                           "crop run whole: %s", width, height, exc)
+            self._unbuildable.add(key)
+            return False
+        self._keep_temporal(key, request)
+        return True
 
     def infer_temporal(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,
@@ -208,8 +265,12 @@ class OpenVinoRuntime(Runtime):
 
     def close(self) -> None:
         """Drop compiled models and infer requests; idempotent."""
+        if self._builder is not None:
+            self._builder.shutdown(wait=True, cancel_futures=True)
+            self._builder = None
         self._temporal_model = None
         self._temporal_compiled = OrderedDict()
+        self._building = {}
         self._compiled = OrderedDict()
         self._model = None
         self._core = None

@@ -61,6 +61,10 @@ class TorchRuntime(Runtime):
             )
         return out[0].numpy(), TemporalOutputs(features=features.numpy(), stats=stats.numpy())
 
+    def temporal_ready(self, height: int, width: int) -> bool:
+        """Always: the graph takes any size; see ``Runtime.temporal_ready``."""
+        return True
+
     def close(self) -> None:
         self._closed = True
         self._temporal = None
