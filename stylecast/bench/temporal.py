@@ -77,6 +77,7 @@ class TemporalRow:
     reused_frames: int
     resets: int
     detail_kept: float = 1.0
+    region_frames: int = 0  # of the reused frames, those the network ran on a crop of
     stage_ms_per_frame: float | None = None
     stage_ms_cached: float | None = None
     stage_cost_ratio: float | None = None
@@ -179,6 +180,7 @@ def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[typ
         trail_uncovered=(round(float(np.mean(uncovered_trail)), 2) if uncovered_trail
                          else None),
         static_frames=cache.stats.static_frames, reused_frames=cache.stats.reused_frames,
+        region_frames=cache.stats.region_frames,
         resets=cache.stats.resets, detail_kept=round(detail_kept(per_frame, cached), 2),
     )
     return row, per_frame, cached
@@ -397,7 +399,7 @@ def markdown(rows: list[TemporalRow]) -> str:
     head = ("| sequence | reference flow | frames | size | warping error per-frame | "
             "warping error cached | ratio | ms per-frame | ms cached | cost ratio | "
             "cache overhead ms | ghosting (moving) | ghosting (uncovered) / full trail | "
-            "detail kept | static frames | reused frames | resets |\n"
+            "detail kept | static frames | reused frames (on a crop) | resets |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     body = ""
     for r in rows:
@@ -408,7 +410,8 @@ def markdown(rows: list[TemporalRow]) -> str:
                  f"| {r.error_cached:.2f} | {ratio:.2f} | {r.ms_per_frame:.1f} | "
                  f"{r.ms_cached:.1f} | {r.cost_ratio:.2f} | {r.overhead_ms:.2f} | "
                  f"{r.ghost_moving:.2f} | "
-                 f"{uncovered} | {r.detail_kept:.2f} | {r.static_frames} | {r.reused_frames} | "
+                 f"{uncovered} | {r.detail_kept:.2f} | {r.static_frames} | "
+                 f"{r.reused_frames} ({r.region_frames}) | "
                  f"{r.resets} |\n")
     return head + body + stage_markdown(rows) + summary(rows)
 

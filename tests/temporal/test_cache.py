@@ -113,10 +113,10 @@ def test_size_change_starts_afresh(runtime: TorchRuntime) -> None:
     assert np.array_equal(out, runtime.infer(frame, ALPHA, 1.0, 0.0))
 
 
-def test_reuse_skips_the_network_on_alternate_frames_with_the_warped_output(
+def test_reuse_without_regions_skips_the_network_on_alternate_frames(
         runtime: TorchRuntime) -> None:
     seq = make_sequence("pan", length=7, size=(128, 96), noise=0.0)
-    cache = TemporalCache(runtime, TemporalConfig(reuse=1, reuse_confidence=0.5))
+    cache = TemporalCache(runtime, TemporalConfig(reuse=1, reuse_confidence=0.5, region=False))
     calls = 0
     infer = runtime.infer_temporal
 
@@ -290,3 +290,24 @@ def test_a_still_background_is_not_resampled_into_blur(runtime: TorchRuntime) ->
         per_frame, cached, _ = run_both(runtime, seq.frames, config=TemporalConfig(settle=settle))
         kept[settle] = detail(cached) / detail(per_frame)
     assert kept[0.1] > kept[0.0] + 0.1, kept
+
+
+def test_a_still_edge_of_the_frame_keeps_its_history(runtime: TorchRuntime) -> None:
+    # The outermost pixel centres lie on the frame's edge: a flow noise of a hundredth of a
+    # pixel outward must not count as "from outside the frame" (it rejected whole rows and
+    # columns there, and the region path then had crops to run along every edge).
+    cache = TemporalCache(runtime)
+    gray = cv2.cvtColor(np.clip(texture(96, 128, seed=2), 0, 255).astype(np.uint8),
+                        cv2.COLOR_RGB2GRAY)
+    backward = np.full((*gray.shape, 2), 0.02, np.float32)  # a hair outward, right and down
+
+    class Flow:  # DIS with a flow of our choosing
+        def calc(self, *args: object) -> np.ndarray:
+            return backward.copy()
+
+    cache._dis, cache._dis_size = Flow(), gray.shape  # type: ignore[assignment]
+    _, confidence = cache._motion(gray, gray)
+    assert confidence[:, -1].min() == 1.0 and confidence[-1, :].min() == 1.0
+    backward[:] = 0.7  # most of a pixel beyond the edge: no history there
+    _, confidence = cache._motion(gray, gray)
+    assert confidence[:, -1].max() == 0.0 and confidence[-1, :].max() == 0.0

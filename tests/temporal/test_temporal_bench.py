@@ -90,5 +90,5 @@ def test_detail_kept_measures_blur_and_reaches_the_table() -> None:
     assert detail_kept(crisp, [np.zeros_like(crisp[0])] + crisp[1:]) == pytest.approx(1.0)
     row = TemporalRow("s", "exact", 8, "96x64", 10.0, 4.0, 20.0, 22.0, 2.0, 1.1, 3.0, None,
                       None, 0, 0, 0, detail_kept=0.62)
-    assert "| 0.62 | 0 | 0 | 0 |" in markdown([row])
+    assert "| 0.62 | 0 | 0 (0) | 0 |" in markdown([row])
     assert "median detail kept 0.62" in summary([row])

@@ -42,7 +42,7 @@ def test_temporal_is_off_by_default_and_toggles(runtime: TorchRuntime) -> None:
     outs = [stylizer.stylize_array(f) for f in frames]
     assert not np.array_equal(outs[-1], runtime.infer(frames[-1], ALPHA, 1, 0))
     assert stylizer.temporal_stats() == pytest.approx(
-        {"frames": 3, "static_frames": 0, "reused_frames": 0, "resets": 0,
+        {"frames": 3, "static_frames": 0, "reused_frames": 0, "region_frames": 0, "resets": 0,
          "overhead_ms_per_frame": stylizer.temporal_stats()["overhead_ms_per_frame"]})
     stylizer.temporal = False
     assert np.array_equal(stylizer.stylize_array(frames[0]), runtime.infer(frames[0], ALPHA, 1, 0))

@@ -1,0 +1,199 @@
+"""The region path: where its crops go, that a crop with the whole frame's statistics gives
+the whole frame's result, and that a reused frame shows nothing stale where it is used."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from temporal_helpers import ALPHA, make_network
+
+from stylecast.runtime.pytorch import TorchRuntime
+from stylecast.temporal.cache import TemporalCache, TemporalConfig
+from stylecast.temporal.graph import stats_channels
+from stylecast.temporal.region import crops_for
+from stylecast.temporal.state import TemporalInputs
+from stylecast.temporal.synthetic import make_sequence, texture
+
+GRID = (68, 120)  # the feature grid of a 480x272 frame
+
+
+def _mask(*boxes: tuple[int, int, int, int]) -> np.ndarray:
+    mask = np.zeros(GRID, np.uint8)
+    for top, left, bottom, right in boxes:
+        mask[top:bottom, left:right] = 255
+    return mask
+
+
+def test_a_blob_gets_one_crop_with_its_margin_in_eighths_of_the_frame() -> None:
+    crops = crops_for(_mask((30, 50, 36, 60)), margin=8, max_area=0.5)
+    assert crops is not None and len(crops) == 1
+    crop = crops[0]
+    # 10 x 6 cells and 8 on each side need 26 x 22: the eighths that hold them are 30 and 26.
+    assert (crop.height, crop.width) == (26, 30)
+    assert crop.top <= 30 - 8 and crop.top + crop.height >= 36 + 8
+    assert crop.left <= 50 - 8 and crop.left + crop.width >= 60 + 8
+    top, left, bottom, right = crop.inner
+    assert top == crop.top + 8 and bottom == crop.top + crop.height - 8
+    assert left <= 50 and right >= 60
+
+
+def test_a_strip_at_the_frame_edge_needs_context_on_its_inner_side_only() -> None:
+    crops = crops_for(_mask((0, 117, 68, 120)), margin=8, max_area=0.5)
+    assert crops is not None and len(crops) == 1
+    crop = crops[0]
+    assert (crop.top, crop.height) == (0, 68)  # the whole height: the strip spans it
+    assert crop.left + crop.width == 120 and crop.width == 15  # 3 + 8 cells: one eighth
+    assert crop.inner == (0, 113, 68, 120)  # up to the frame's edges, 8 cells in elsewhere
+
+
+def test_far_apart_groups_get_a_crop_each_and_too_many_or_too_much_run_whole() -> None:
+    two = crops_for(_mask((5, 5, 8, 8), (55, 100, 60, 110)), margin=8, max_area=0.5)
+    assert two is not None and len(two) == 2
+    near = crops_for(_mask((30, 50, 32, 52), (30, 60, 32, 62)), margin=8, max_area=0.5)
+    assert near is not None and len(near) == 1  # closer than twice the margin: one crop
+    spread = _mask(*[(10 + 20 * (i // 3), 10 + 40 * (i % 3), 12 + 20 * (i // 3),
+                      12 + 40 * (i % 3)) for i in range(6)])
+    assert crops_for(spread, margin=8, max_area=1.0, max_crops=4) is None
+    assert crops_for(_mask((10, 10, 60, 110)), margin=8, max_area=0.5) is None
+    assert crops_for(_mask(), margin=8, max_area=0.5) == []
+
+
+def test_a_crop_normalised_by_the_whole_frame_matches_the_whole_frame() -> None:
+    # The shipped lite network on a textured frame: with the whole frame's statistics fed
+    # back (rate 0) and 32 px of context, the crop's inner part is the whole frame's result
+    # to a fraction of a level; normalised by the crop alone it is not.
+    from stylecast.styles import StyleCatalog
+
+    catalog = StyleCatalog.discover()
+    network = catalog.pack_of(catalog.default_style()).load_network("lite")
+    runtime = TorchRuntime(network=network)
+    runtime.open()
+    style = np.zeros(network.spec.num_styles, np.float32)
+    style[0] = 1.0
+    frame = texture(192, 256, seed=3)
+    k = stats_channels(network)
+    whole, whole_state = runtime.infer_temporal(
+        frame, style, 1.0, 0.0, TemporalInputs.empty(network.spec.channels, k, 48, 64))
+    runtime_stats = whole_state.stats
+    top, left, size, margin = 64, 96, 64, 32
+    crop = np.ascontiguousarray(frame[top - margin:top + size + margin,
+                                      left - margin:left + size + margin])
+    cells = (size + 2 * margin) // 4
+
+    def inner(stats: np.ndarray, rate: float) -> np.ndarray:
+        state = TemporalInputs.empty(network.spec.channels, k, cells, cells)
+        state = TemporalInputs(state.prev_feats, state.confidence, stats,
+                               np.array([rate], np.float32))
+        out, _ = runtime.infer_temporal(crop, style, 1.0, 0.0, state)
+        return out[margin:margin + size, margin:margin + size].astype(float)
+
+    want = whole[top:top + size, left:left + size].astype(float)
+    fixed = np.abs(inner(runtime_stats, 0.0) - want).mean()
+    own = np.abs(inner(runtime_stats, 1.0) - want).mean()
+    assert fixed < 0.5 and own > 4 * fixed, (fixed, own)
+
+
+def _ghosting(runtime: TorchRuntime, config: TemporalConfig) -> tuple[float, TemporalCache]:
+    """Mean |cached - per-frame| over the uncovered background on reused frames."""
+    seq = make_sequence("object", length=9, size=(256, 192), noise=0.0)
+    cache = TemporalCache(runtime, config)
+    ghost = []
+    for t, frame in enumerate(seq.frames):
+        reused = cache.stats.reused_frames
+        out = cache.stylize(frame, ALPHA, 1.0, 0.0).astype(float)
+        if t and cache.stats.reused_frames > reused:
+            fresh = runtime.infer(frame, ALPHA, 1.0, 0.0)
+            ghost.append(np.abs(out - fresh).mean(-1)[~seq.valid[t - 1]].mean())
+    assert ghost, "no frame was reused"
+    return float(np.mean(ghost)), cache
+
+
+def test_reused_frames_show_the_uncovered_background_fresh(runtime: TorchRuntime) -> None:
+    stale, _ = _ghosting(runtime, TemporalConfig(reuse=1, reuse_confidence=0.5, region=False))
+    fresh, cache = _ghosting(runtime, TemporalConfig(reuse=1, region_margin=4))
+    assert cache.stats.region_frames == cache.stats.reused_frames > 0
+    # Carried alone the uncovered background is worse than a full trail (~32 levels against
+    # ~21 here); refreshed on a crop it is ~14 (~11 when whole frames run).
+    assert fresh < 0.5 * stale, (fresh, stale)
+
+
+def test_a_reused_frame_outside_its_crops_is_the_carried_picture(
+        runtime: TorchRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    seq = make_sequence("object", length=2, size=(256, 192), noise=0.0)
+    cache = TemporalCache(runtime, TemporalConfig(reuse=1, region_margin=4))
+    first = cache.stylize(seq.frames[0], ALPHA, 1.0, 0.0).copy()
+    used: list = []
+    refresh = cache._refresh
+
+    def spy(frame, inputs, motion, crop, out, stats):  # type: ignore[no-untyped-def]
+        used.append((crop, motion.flow))
+        return refresh(frame, inputs, motion, crop, out, stats)
+
+    monkeypatch.setattr(cache, "_refresh", spy)
+    out = cache.stylize(seq.frames[1], ALPHA, 1.0, 0.0)
+    assert cache.stats.region_frames == 1 and used
+    carried = cache._warper.warp(first, used[0][1])
+    outside = np.ones(out.shape[:2], bool)
+    for crop, _ in used:
+        outside[crop.inner_in(4)] = False
+    assert outside.mean() > 0.5
+    assert np.array_equal(out[outside], carried[outside])
+    assert not np.array_equal(out[~outside], carried[~outside])
+
+
+def test_a_style_change_never_takes_the_region_path(runtime: TorchRuntime) -> None:
+    seq = make_sequence("object", length=2, size=(256, 192), noise=0.0)
+    cache = TemporalCache(runtime, TemporalConfig(reuse=1, region_margin=4))
+    cache.stylize(seq.frames[0], ALPHA, 1.0, 0.0)
+    cache.stylize(seq.frames[1], ALPHA, 0.9, 0.0)
+    assert cache.stats.reused_frames == 0
+
+
+def test_openvino_compiles_crop_sizes_in_the_background(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("openvino")
+    from stylecast.runtime.openvino_runtime import OpenVinoRuntime
+
+    runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
+    runtime.open()
+    try:
+        assert runtime.temporal_ready(64, 96) is False  # not compiled: starts compiling
+        deadline = time.monotonic() + 60.0
+        while not runtime.temporal_ready(64, 96):
+            assert time.monotonic() < deadline, "the background compile never finished"
+            time.sleep(0.05)
+        compiles = 0
+        compile_model = runtime._compile
+
+        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal compiles
+            compiles += 1
+            return compile_model(*args, **kwargs)
+
+        runtime._compile = counting  # type: ignore[method-assign]
+        k = runtime._temporal_graph().input("prev_stats").get_partial_shape()[2].get_length()
+        frame = np.zeros((64, 96, 3), np.uint8)
+        out, _ = runtime.infer_temporal(frame, ALPHA, 1.0, 0.0,
+                                        TemporalInputs.empty(16, k, 16, 24))
+        assert out.shape == (64, 96, 3) and compiles == 0
+        # A size that cannot compile is reported once and never tried again.
+        runtime._compile = _failing  # type: ignore[assignment,method-assign]
+        with caplog.at_level(logging.WARNING):
+            assert runtime.temporal_ready(32, 48) is False
+            runtime._building[(32, 48)].exception()  # wait for the attempt
+            assert runtime.temporal_ready(32, 48) is False
+            assert runtime.temporal_ready(32, 48) is False
+        assert (32, 48) in runtime._unbuildable and (32, 48) not in runtime._building
+        assert sum("did not compile at 48x32" in r.message for r in caplog.records) == 1
+    finally:
+        runtime.close()
+
+
+def _failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+    from stylecast.errors import EngineBuildError
+
+    raise EngineBuildError("no memory for this size")
