@@ -97,8 +97,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--gt-only", action="store_true",
                    help="with --gt-flow: score only those sequences")
     t.add_argument("--temporal-reuse", type=int, default=None, metavar="N",
-                   help="let the cache skip the network on up to N frames in a row where the "
-                   "motion is trusted (default: the cache's own setting)")
+                   help="let the cache skip the whole-frame network run on up to N frames in "
+                   "a row, stylizing only crops around what the history cannot show "
+                   "(default: the cache's own setting)")
     p.add_argument("--write", type=Path, default=None,
                    help="prepend the results as markdown to this file (docs/BENCHMARKS.md)")
     p.set_defaults(handler=bench)

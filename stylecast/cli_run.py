@@ -88,9 +88,10 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "cache meets its cost goal)")
     g.add_argument("--temporal-reuse", type=int, default=0, metavar="N",
                    help="with --temporal, the speed mode: up to N frames in a row skip the "
-                   "network and show the last output moved with the camera, where >= 90%% "
-                   "of the picture's motion is trusted (faster; may smear newly uncovered "
-                   "edges for a frame)")
+                   "whole-frame network run and show the last output moved with the camera; "
+                   "what the history cannot show (a newly uncovered background, an edge "
+                   "coming into view) is stylized afresh on crops of the frame (faster where "
+                   "little of the picture is new; docs/TEMPORAL.md)")
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:

@@ -26,6 +26,11 @@ Per frame, on the CPU and at low resolution (the network's feature resolution ti
 7. **Output blend**: the last output, warped at full resolution, is blended into the new one
    (in uint8) by the confidence scaled by ``output_blend``, or by ``still_blend`` where the
    input has held still since the pixel's anchor (``_still``).
+
+Speed mode (``reuse``): up to ``reuse`` frames in a row skip the whole-frame run and carry
+the last output and features by the flow; where the history is not trusted the network
+runs on crops of the frame with the last whole frame's norm statistics (``region``,
+``stylecast.temporal.region``), or the frame runs whole when the crops would not pay.
 """
 
 from __future__ import annotations
