@@ -38,8 +38,8 @@ _INSTALL = "pip install openvino"
 _OV_PRECISION = {"f32": "f32", "bf16": "bf16"}
 # Compiled sizes kept at once; a resolution switch back and forth stays cheap.
 _MAX_SIZES = 4
-# The temporal graph also runs on crops of the frame (the cache's region path): a few frame
-# sizes and up to 12 crop sizes each (TemporalCache._crop).
+# The temporal graph also runs on crops of the frame (the cache's region path): crop sides
+# come in eighths of the frame's, and a scene meets a few of those sizes.
 _MAX_TEMPORAL_SIZES = 32
 # Size compiled during open(), so build and precision failures surface there, where "auto"
 # can still move on, rather than on the first live frame.

@@ -99,7 +99,8 @@ class TemporalConfig:
             there, so nothing the history cannot show is shown stale; a frame whose crop
             would be too large, or not ready on the runtime, runs whole.
         region_margin: cells (4 px each) of context around the untrusted cells in a crop.
-        region_max_area: largest crop, as a fraction of the frame, for the region path.
+        region_max_area: largest total crop area, as a fraction of the frame, for the
+            region path (beyond it the crops would save little).
     """
 
     blend: float = 0.8
@@ -306,7 +307,8 @@ class TemporalCache:
         features (``inputs.prev_feats``) in place; returns the network's time (s)."""
         cfg = self.config
         key = self._key
-        assert key is not None  # reuse needs an unchanged style
+        if key is None:  # reuse needs the style it was made with
+            raise RuntimeError("temporal cache: a frame was reused without a style")
         cells, pixels = crop.cells(), crop.pixels(4)
         sub = TemporalInputs(
             prev_feats=np.ascontiguousarray(inputs.prev_feats[0, cells[0], cells[1]])[None],
