@@ -236,16 +236,13 @@ class TemporalCache:
             return self._output
         inputs, motion = self._inputs(gray, smooth, (style, strength, preserve), height, width)
         if motion is not None and self._may_reuse(motion):
-            if not cfg.region:
-                return self._reuse(gray, smooth, inputs, motion, t0)
-            untrusted = untrusted_cells(inputs.confidence[0, 0], 0.5 * cfg.blend)
-            if not untrusted.any():
-                return self._reuse(gray, smooth, inputs, motion, t0)
-            crops = crops_for(untrusted, cfg.region_margin, cfg.region_max_area)
+            crops = [] if not cfg.region else crops_for(
+                untrusted_cells(inputs.confidence[0, 0], 0.5 * cfg.blend),
+                cfg.region_margin, cfg.region_max_area)
             # Every crop size asked for, so those not compiled yet all start compiling.
             if crops is not None and all([self.runtime.temporal_ready(c.height * 4, c.width * 4)
                                           for c in crops]):
-                return self._reuse_region(frame, gray, smooth, inputs, motion, crops, t0)
+                return self._reuse(frame, gray, smooth, inputs, motion, crops, t0)
         t1 = time.perf_counter()
         out, state = self.runtime.infer_temporal(frame, style, strength, preserve, inputs)
         t2 = time.perf_counter()
@@ -266,28 +263,15 @@ class TemporalCache:
             return False
         return cfg.region or float((motion.confidence > 0.5).mean()) >= cfg.reuse_confidence
 
-    def _reuse(self, gray: np.ndarray, smooth: np.ndarray, inputs: TemporalInputs,
-               motion: _Motion, t0: float) -> np.ndarray:
-        """The last output and features carried to this frame by the flow; no network."""
+    def _reuse(self, frame: np.ndarray, gray: np.ndarray, smooth: np.ndarray,
+               inputs: TemporalInputs, motion: _Motion, crops: list[Crop],
+               t0: float) -> np.ndarray:
+        """The last output and features carried to this frame by the flow, no whole-frame
+        network run; where ``crops`` lie, the network runs on them with the last whole
+        frame's norm statistics and its result replaces the carried picture and features
+        by how little the history there is trusted."""
         output, state = self._output, self._state
         if output is None or state is None:  # motion is only measured against history
-            raise RuntimeError("temporal cache: a frame was reused without history")
-        out = self._warper.warp(output, motion.flow)
-        self._state = TemporalOutputs(features=inputs.prev_feats, stats=state.stats)
-        self._gray, self._smooth, self._output = gray, smooth, out
-        self._reused += 1
-        self.stats.reused_frames += 1
-        self.stats.overhead_ms += (time.perf_counter() - t0) * 1000.0
-        return out
-
-    def _reuse_region(self, frame: np.ndarray, gray: np.ndarray, smooth: np.ndarray,
-                      inputs: TemporalInputs, motion: _Motion, crops: list[Crop],
-                      t0: float) -> np.ndarray:
-        """A reused frame whose untrusted cells are stylized afresh: the network runs on each
-        crop with the last whole frame's norm statistics, and its result replaces the
-        carried picture and features by how little the history there is trusted."""
-        output, state = self._output, self._state
-        if output is None or state is None:
             raise RuntimeError("temporal cache: a frame was reused without history")
         out = self._warper.warp(output, motion.flow)
         network_s = 0.0
@@ -297,7 +281,7 @@ class TemporalCache:
         self._gray, self._smooth, self._output = gray, smooth, out
         self._reused += 1
         self.stats.reused_frames += 1
-        self.stats.region_frames += 1
+        self.stats.region_frames += bool(crops)
         self.stats.overhead_ms += (time.perf_counter() - t0 - network_s) * 1000.0
         return out
 

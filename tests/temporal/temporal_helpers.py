@@ -27,3 +27,18 @@ def run_both(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray = ALP
     cache = TemporalCache(runtime, config)
     cached = [cache.stylize(f, style, 1.0, 0.0).copy() for f in frames]
     return per_frame, cached, cache
+
+
+class CallCounter:
+    """Replaces the bound method ``owner.name`` with one that counts its calls (``calls``)
+    and then calls the original; for one test's own runtime or cache object."""
+
+    def __init__(self, owner: object, name: str) -> None:
+        self.calls = 0
+        original = getattr(owner, name)
+
+        def counting(*args: object, **kwargs: object) -> object:
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        setattr(owner, name, counting)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from temporal_helpers import ALPHA, BETA, run_both
+from temporal_helpers import ALPHA, BETA, CallCounter, run_both
 
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig, _Motion
@@ -72,22 +72,14 @@ def test_static_scene_skips_the_network(runtime: TorchRuntime) -> None:
     rng = np.random.default_rng(0)
     frames = [np.clip(still + rng.normal(0, 2.0, still.shape), 0, 255).astype(np.uint8)
               for _ in range(6)]
-    calls = 0
-    infer_temporal = runtime.infer_temporal
-
-    def counting(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        return infer_temporal(*args, **kwargs)
-
-    runtime.infer_temporal = counting  # type: ignore[method-assign]
+    infer = CallCounter(runtime, "infer_temporal")
     cache = TemporalCache(runtime)
     outs = [cache.stylize(f, ALPHA, 1.0, 0.0) for f in frames]
-    assert calls == 1 and cache.stats.static_frames == 5
+    assert infer.calls == 1 and cache.stats.static_frames == 5
     assert all(o is outs[0] for o in outs)
     # A change of controls is not static: the network runs again.
     cache.stylize(frames[0], ALPHA, 0.5, 0.0)
-    assert calls == 2
+    assert infer.calls == 2
 
 
 def test_instant_style_switch_is_instant_and_a_crossfade_step_is_eased(
@@ -117,18 +109,10 @@ def test_reuse_without_regions_skips_the_network_on_alternate_frames(
         runtime: TorchRuntime) -> None:
     seq = make_sequence("pan", length=7, size=(128, 96), noise=0.0)
     cache = TemporalCache(runtime, TemporalConfig(reuse=1, reuse_confidence=0.5, region=False))
-    calls = 0
-    infer = runtime.infer_temporal
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        return infer(*args, **kwargs)
-
-    runtime.infer_temporal = counting  # type: ignore[method-assign]
+    infer = CallCounter(runtime, "infer_temporal")
     outs = [cache.stylize(f, ALPHA, 1.0, 0.0).copy() for f in seq.frames]
     # Frames 0, 2, 4, 6 run the network; 1, 3, 5 are reused.
-    assert cache.stats.reused_frames == 3 and calls == 4, (cache.stats, calls)
+    assert cache.stats.reused_frames == 3 and infer.calls == 4, (cache.stats, infer.calls)
     # A reused frame is the last output carried by the pan (3 px right, 1 px down): away from
     # the borders it is the previous output shifted, up to the estimated flow's error (a wrong
     # shift by a pixel differs by ~30 levels here) ...

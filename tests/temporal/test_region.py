@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from temporal_helpers import ALPHA, make_network
+from temporal_helpers import ALPHA, CallCounter, make_network
 
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
@@ -166,20 +166,12 @@ def test_openvino_compiles_crop_sizes_in_the_background(
         while not runtime.temporal_ready(64, 96):
             assert time.monotonic() < deadline, "the background compile never finished"
             time.sleep(0.05)
-        compiles = 0
-        compile_model = runtime._compile
-
-        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-            nonlocal compiles
-            compiles += 1
-            return compile_model(*args, **kwargs)
-
-        runtime._compile = counting  # type: ignore[method-assign]
+        compiles = CallCounter(runtime, "_compile")
         k = runtime._temporal_graph().input("prev_stats").get_partial_shape()[2].get_length()
         frame = np.zeros((64, 96, 3), np.uint8)
         out, _ = runtime.infer_temporal(frame, ALPHA, 1.0, 0.0,
                                         TemporalInputs.empty(16, k, 16, 24))
-        assert out.shape == (64, 96, 3) and compiles == 0
+        assert out.shape == (64, 96, 3) and compiles.calls == 0
         # A size that cannot compile is reported once and never tried again.
         runtime._compile = _failing  # type: ignore[assignment,method-assign]
         with caplog.at_level(logging.WARNING):
