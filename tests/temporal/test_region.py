@@ -62,6 +62,25 @@ def test_far_apart_groups_get_a_crop_each_and_too_many_or_too_much_run_whole() -
     assert crops_for(_mask(), margin=8, max_area=0.5) == []
 
 
+def test_a_diagonal_pans_two_edges_get_a_strip_each() -> None:
+    # Content comes in along the right and the bottom edge: one group, whose box is the
+    # whole frame; as two strips the crops cover a quarter of it each.
+    corner = _mask((0, 116, 68, 120), (64, 0, 68, 120))
+    crops = crops_for(corner, margin=8, max_area=0.5)
+    assert crops is not None and len(crops) == 2
+    assert sum(c.height * c.width for c in crops) <= 0.5 * GRID[0] * GRID[1]
+    covered = np.zeros(GRID, bool)
+    for crop in crops:
+        rows, cols = crop.inner_in(1)
+        covered[rows, cols] = True
+    assert covered[corner > 0].all()  # every untrusted cell in some crop's used part
+    # A blob inside the frame besides the strips gets its own crop.
+    with_blob = crops_for(corner | _mask((30, 50, 34, 56)), margin=8, max_area=0.6)
+    assert with_blob is not None and len(with_blob) == 3
+    # A lone strip stays one crop, as before (the groups are tried first).
+    assert len(crops_for(_mask((0, 116, 68, 120)), margin=8, max_area=0.5) or []) == 1
+
+
 def test_a_crop_normalised_by_the_whole_frame_matches_the_whole_frame() -> None:
     # The shipped lite network on a textured frame: with the whole frame's statistics fed
     # back (rate 0) and 32 px of context, the crop's inner part is the whole frame's result
