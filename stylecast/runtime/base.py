@@ -232,6 +232,14 @@ class Runtime(abc.ABC):
         """
         return False
 
+    def finish_builds(self) -> None:
+        """Wait for the compiles ``temporal_ready`` started in the background (none here).
+
+        For measurements of the steady state (``stylecast bench --temporal``); a live frame
+        never waits for them.
+        """
+        return None
+
     def warmup(self, width: int, height: int) -> None:
         """Run once at this size so the first live frame does not pay for compilation."""
         frame = np.zeros((height, width, 3), dtype=np.uint8)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -214,6 +215,10 @@ class OpenVinoRuntime(Runtime):
         request = self._compile_temporal(height, width)
         self._keep_temporal(key, request)
         return request
+
+    def finish_builds(self) -> None:
+        """Wait for the background compiles of temporal sizes; see ``Runtime.finish_builds``."""
+        futures.wait(list(self._building.values()))
 
     def temporal_ready(self, height: int, width: int) -> bool:
         """True once the temporal graph is compiled for this size; else its compile starts
