@@ -12,8 +12,8 @@ examples:
       f16 engine for the classic pack, 1280x720 tuned, anything from 192x108 up to 1920x1080
   stylecast build-engine starry-night --sizes 1920x1080,1280x720,3840x2160
       tuned for 1920x1080 (listed first), up to 4K
-  stylecast build-engine classic --sizes 1280x720 --precision f32 --temporal
-      also builds the temporal-cache engine (for stylecast run --temporal)
+  stylecast build-engine classic --sizes 1280x720 --precision f32 --no-temporal
+      only the per-frame engine (for stylecast run --no-temporal)
 
 Engines are cached under the user cache folder (see the printed path); `stylecast run
 --runtime tensorrt` picks them up. An engine only runs on the GPU model and TensorRT
@@ -70,10 +70,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("f16", "f32"), default="f16",
                    help="f16 lets TensorRT pick half-precision kernels (tensor cores); "
                    "f32 keeps full precision (default: f16)")
-    p.add_argument("--temporal", dest="temporal", action="store_true", default=False,
-                   help="also build the temporal-cache engine (for run --temporal)")
+    p.add_argument("--temporal", dest="temporal", action="store_true", default=True,
+                   help="also build the temporal-cache engine, which `run` uses by default "
+                   "(default)")
     p.add_argument("--no-temporal", dest="temporal", action="store_false",
-                   help="only the per-frame engine (default)")
+                   help="only the per-frame engine (for run --no-temporal)")
     p.add_argument("--workspace-gb", type=_positive, default=2.0, metavar="N",
                    help="scratch GPU memory TensorRT's kernels may use, in GiB (default: 2)")
     p.add_argument("--force", action="store_true",

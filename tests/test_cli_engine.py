@@ -127,9 +127,15 @@ def test_style_name_resolves_to_its_pack_and_opt_is_kept(
     monkeypatch.setattr(tensorrt_runtime, "build_engine_file", fake_build)
     assert main(["build-engine", "beta", "--sizes", "640x360,1920x1080", "--opt", "1280x720",
                  "--force"]) == 0
-    assert [c["profile"].opt for c in calls] == [(1280, 720)]
+    # Both engines by default: `run` uses the temporal cache unless told --no-temporal.
+    assert [(c["profile"].opt, c["temporal"]) for c in calls] == [((1280, 720), False),
+                                                                 ((1280, 720), True)]
     assert calls[0]["force"] is True and calls[0]["precision"] == "f16"
-    assert "testpack/lite per-frame engine" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "testpack/lite per-frame engine" in out and "testpack/lite temporal engine" in out
+    calls.clear()
+    assert main(["build-engine", "beta", "--sizes", "640x360", "--no-temporal"]) == 0
+    assert [c["temporal"] for c in calls] == [False]
 
 
 def test_unknown_pack_or_style_is_one_line(

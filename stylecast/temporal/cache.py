@@ -125,7 +125,7 @@ class TemporalConfig:
     erode: int = 5
     consistency_check: bool = False
     boundary: float = 0.4
-    reuse: int = 0
+    reuse: int = 1
     reuse_confidence: float = 0.9
     region: bool = True
     region_margin: int = 8

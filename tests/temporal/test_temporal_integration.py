@@ -63,11 +63,15 @@ def test_a_runtime_without_the_temporal_graph_runs_per_frame(runtime: TorchRunti
 @pytest.mark.parametrize("command", [["run"], ["render", "in.mp4", "-o", "out.mp4"]])
 def test_temporal_flags_on_run_and_render(command: list[str]) -> None:
     parser = build_parser()
-    assert engine_options(parser.parse_args(command)).temporal is False
+    default = engine_options(parser.parse_args(command))
+    # On by default, in speed mode (docs/TEMPORAL.md: it meets its goals there).
+    assert default.temporal is True and default.temporal_reuse == 1
     assert engine_options(parser.parse_args([*command, "--temporal"])).temporal is True
     assert engine_options(parser.parse_args([*command, "--no-temporal"])).temporal is False
     options = engine_options(parser.parse_args([*command, "--temporal", "--temporal-reuse", "2"]))
     assert options.temporal_reuse == 2
+    every_frame = engine_options(parser.parse_args([*command, "--temporal-reuse", "0"]))
+    assert every_frame.temporal_reuse == 0
 
 
 def test_temporal_reuse_reaches_the_cache_and_a_negative_count_is_refused(
