@@ -99,7 +99,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--temporal-reuse", type=int, default=None, metavar="N",
                    help="let the cache skip the whole-frame network run on up to N frames in "
                    "a row, stylizing only crops around what the history cannot show "
-                   "(default: the cache's own setting)")
+                   "(default: the cache's own, 1, what `run` uses; 0 runs every frame whole)")
     p.add_argument("--write", type=Path, default=None,
                    help="prepend the results as markdown to this file (docs/BENCHMARKS.md)")
     p.set_defaults(handler=bench)

@@ -82,7 +82,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--temporal", dest="temporal", action="store_true", default=True,
                    help="steady the video with the temporal cache: motion-compensated "
                    "features and output of earlier frames are reused (flicker, as warping "
-                   "error, cut to ~0.26x; fine strokes somewhat softer; a median ~5%% more "
+                   "error, cut to ~0.25x; fine strokes somewhat softer; a median ~3-5%% more "
                    "time per frame on a 2-core CPU; docs/TEMPORAL.md)")
     g.add_argument("--no-temporal", dest="temporal", action="store_false",
                    help="stylize every frame on its own: the crispest strokes, and the "
@@ -92,7 +92,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "the last output moved with the scene; what the history cannot show (a "
                    "newly uncovered background, an edge coming into view) is stylized "
                    "afresh on crops of the frame. 0 runs the network on every frame "
-                   "(~17%% more time per frame than --no-temporal, same steadiness)")
+                   "(~11-19%% more time per frame than --no-temporal, same steadiness)")
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:
