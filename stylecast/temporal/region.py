@@ -88,10 +88,9 @@ def crops_for(untrusted: np.ndarray, margin: int, max_area: float,
     object's uncovered edge and the strip a pan brings in at the frame's edge are two).
     A diagonal pan brings content in along two sides at once, an L whose one box is the
     whole frame; when the groups' crops would be too many or too large, the cells near each
-    side are tried as strips of their own. The groups come first because their crops are
-    the larger ones: more of the partly trusted cells around what moved take fresh
-    features (in the tests' object sequence the strips' smaller crops left ~13 % more of
-    the old picture on the uncovered background).
+    side are tried as strips of their own. The groups come first, so every frame the
+    grouping alone could cover is covered as before (their crops are also the larger ones,
+    and more of the partly trusted cells around what moved take fresh features there).
 
     Args:
         untrusted: (h, w) uint8 feature-grid mask, non-zero where the history is not trusted.
@@ -129,7 +128,7 @@ def _edge_strips(untrusted: np.ndarray, margin: int) -> list[_Box] | None:
     of them first, so it takes the corners), the rest grouped; None when no cell is near
     a side (the grouping alone covers that)."""
     full_h, full_w = untrusted.shape
-    left = untrusted.copy()
+    remaining = untrusted.copy()
     bands = {"top": (slice(0, margin), slice(None)),
              "bottom": (slice(full_h - margin, full_h), slice(None)),
              "left": (slice(None), slice(0, margin)),
@@ -138,10 +137,10 @@ def _edge_strips(untrusted: np.ndarray, margin: int) -> list[_Box] | None:
     strips = []
     for side in order:
         band = np.zeros_like(untrusted)
-        band[bands[side]] = left[bands[side]]
+        band[bands[side]] = remaining[bands[side]]
         if not band.any():
             continue
-        left[bands[side]] = 0
+        remaining[bands[side]] = 0
         x, y, w, h = cv2.boundingRect(band)
         # The strip's cells with the margin around them, clipped to the frame.
         x0, y0 = max(x - margin, 0), max(y - margin, 0)
@@ -149,7 +148,7 @@ def _edge_strips(untrusted: np.ndarray, margin: int) -> list[_Box] | None:
         strips.append((x0, y0, x1 - x0, y1 - y0))
     if not strips:
         return None
-    return strips + _grouped(left, margin)
+    return strips + _grouped(remaining, margin)
 
 
 def _area(boxes: list[_Box], full_h: int, full_w: int) -> int:
