@@ -84,7 +84,10 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "features and output of earlier frames are reused (flicker, as warping "
                    "error, cut to ~0.25x; fine strokes somewhat softer; a median ~3-5%% more "
                    "time per frame on a 2-core CPU; docs/TEMPORAL.md)")
+    # SUPPRESS: --temporal's default stands, and the help does not print "(default: True)"
+    # under the flag that turns it off.
     g.add_argument("--no-temporal", dest="temporal", action="store_false",
+                   default=argparse.SUPPRESS,
                    help="stylize every frame on its own: the crispest strokes, and the "
                    "flicker of frame-by-frame stylization")
     g.add_argument("--temporal-reuse", type=int, default=1, metavar="N",

@@ -72,6 +72,11 @@ def test_temporal_flags_on_run_and_render(command: list[str]) -> None:
     assert options.temporal_reuse == 2
     every_frame = engine_options(parser.parse_args([*command, "--temporal-reuse", "0"]))
     assert every_frame.temporal_reuse == 0
+    # The help must not print "(default: True)" under the flag that turns the cache off.
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command[0]]
+    help_text = " ".join(sub.format_help().split())
+    no_temporal = help_text.split("--no-temporal stylize", 1)[1].split("--temporal-reuse")[0]
+    assert "default" not in no_temporal, no_temporal
 
 
 def test_temporal_reuse_reaches_the_cache_and_a_negative_count_is_refused(
