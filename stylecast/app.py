@@ -15,6 +15,7 @@ from stylecast.model.pack import StylePack
 from stylecast.runtime.base import Runtime
 from stylecast.styles import StyleCatalog
 from stylecast.stylizer import Stylizer
+from stylecast.temporal.cache import TemporalConfig
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class EngineOptions:
     blend: dict[str, float] = field(default_factory=dict)
     # On by default since it meets its goals in speed mode (docs/TEMPORAL.md).
     temporal: bool = True
-    temporal_reuse: int = 1
+    temporal_reuse: int = TemporalConfig.reuse
     runtime_options: dict[str, object] = field(default_factory=dict)
 
 

@@ -79,7 +79,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "`run` on a CPU runtime scales the output down to ~480x272 (live speed); "
                    "`render` and GPU runtimes use the full output size")
     g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
-    g.add_argument("--temporal", dest="temporal", action="store_true", default=True,
+    g.add_argument("--temporal", dest="temporal", action="store_true",
+                   default=EngineOptions.temporal,
                    help="steady the video with the temporal cache: motion-compensated "
                    "features and output of earlier frames are reused (flicker, as warping "
                    "error, cut to ~0.25x; fine strokes somewhat softer; a median ~3-5%% more "
@@ -90,7 +91,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    default=argparse.SUPPRESS,
                    help="stylize every frame on its own: the crispest strokes, and the "
                    "flicker of frame-by-frame stylization")
-    g.add_argument("--temporal-reuse", type=int, default=1, metavar="N",
+    g.add_argument("--temporal-reuse", type=int, default=EngineOptions.temporal_reuse,
+                   metavar="N",
                    help="up to N frames in a row skip the whole-frame network run and show "
                    "the last output moved with the scene; what the history cannot show (a "
                    "newly uncovered background, an edge coming into view) is stylized "

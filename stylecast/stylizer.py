@@ -80,7 +80,7 @@ class Stylizer:
     def __init__(
         self, runtime: Runtime, mixer: StyleMixer, *,
         process_size: tuple[int, int] | None = None, upsample: str = "guided",
-        temporal: bool = False, temporal_reuse: int = 1,
+        temporal: bool = False, temporal_reuse: int = TemporalConfig.reuse,
         temporal_config: TemporalConfig | None = None,
     ) -> None:
         if upsample not in UPSAMPLE_MODES:

@@ -479,18 +479,15 @@ class TemporalCache:
             self._dis_size = (h, w)
         backward = self._settle(self._dis.calc(gray, prev, None))  # type: ignore[call-overload]
         map_xy = self._warper.maps(backward, h, w)
+        now, then = gray, prev
         if cfg.photo_smooth:
             # Blurred frames: a fractional-pixel resampling of a sharp edge no longer misses.
             now = _blurred(gray) if smooth is None else smooth
             then = _blurred(prev) if prev_smooth is None else prev_smooth
-            warped = cv2.remap(then, map_xy, None, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
-            error = cv2.absdiff(now, warped)
-        else:
-            warped = cv2.remap(prev, map_xy, None, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
-            # Grey-level error, box-blurred in uint8.
-            error = cv2.blur(cv2.absdiff(gray, warped), (3, 3))
+        warped = cv2.remap(then, map_xy, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        error = cv2.absdiff(now, warped)
+        if not cfg.photo_smooth:
+            error = cv2.blur(error, (3, 3))  # the raw check's grey-level error, box-blurred
         # Through the trust ramp as a lookup table.
         confidence = cv2.LUT(error, self._photometric_ramp)
         # Sources outside the frame have no history (inRange: 255 inside, 0 outside). Within
