@@ -26,12 +26,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-minutes", type=float, default=0.0,
                    help="stop (and export) after this much training time; 0 = no limit")
     p.add_argument("--crop", type=int, default=128, help="training crop size in pixels")
+    p.add_argument("--photo-width", type=int, default=512,
+                   help="photos are scaled to this width before cropping; the pack records "
+                   "it as the width the network paints at (--stroke-scale 1)")
+    p.add_argument("--style-width", type=int, default=512,
+                   help="paintings are scaled to this width; with --photo-width equal, the "
+                   "strokes keep the painting's size relative to the frame")
     p.add_argument("--per-style", type=int, default=1, help="photos per style per step")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--norm-lr-scale", type=float, default=5.0,
                    help="learning-rate multiplier for the per-style norm tables")
     p.add_argument("--content-weight", type=float, default=1.0)
-    p.add_argument("--style-weight", type=float, default=3.0)
+    p.add_argument("--style-weight", type=float, default=50.0,
+                   help="weight of the Gram distance (the quality measure's style loss, "
+                   "divided by the painting's Gram energy)")
+    p.add_argument("--palette-weight", type=float, default=0.02,
+                   help="weight of the per-layer relative Gram errors, which keep the "
+                   "painting's colours (the measure itself is blind to relu1_1)")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                   help="VGG arithmetic: bf16 on CPUs with AVX-512 BF16 or AMX (auto)")
     p.add_argument("--tv-weight", type=float, default=0.5)
     p.add_argument("--temporal-weight", type=float, default=20.0,
                    help="weight of the stylize-then-warp = warp-then-stylize term")
@@ -59,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes, crop=args.crop, per_style=args.per_style, lr=args.lr,
         norm_lr_scale=args.norm_lr_scale,
         content_weight=args.content_weight, style_weight=args.style_weight,
+        palette_weight=args.palette_weight, precision=args.precision,
+        photo_width=args.photo_width, style_width=args.style_width,
         tv_weight=args.tv_weight, temporal_weight=args.temporal_weight, seed=args.seed,
         vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,
         resume=args.resume, only_styles=tuple(args.styles),

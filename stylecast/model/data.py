@@ -35,13 +35,15 @@ def list_images(roots: Iterable[Path], exclude: Iterable[Path] = ()) -> list[Pat
     return found
 
 
-def load_rgb(path: Path, short_side: int | None = None) -> torch.Tensor:
-    """Read an image as (1, 3, H, W) float32 RGB in [0, 1], optionally resized."""
+def load_rgb(path: Path, short_side: int | None = None, width: int | None = None
+             ) -> torch.Tensor:
+    """Read an image as (1, 3, H, W) float32 RGB in [0, 1], optionally resized so that its
+    short side or its width is the given number of pixels (aspect kept)."""
     try:
         with Image.open(path) as im:
             im = im.convert("RGB")
-            if short_side is not None:
-                scale = short_side / min(im.size)
+            if short_side is not None or width is not None:
+                scale = (width / im.width) if width is not None else short_side / min(im.size)
                 size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
                 im = im.resize(size, Image.Resampling.LANCZOS)
             array = np.array(im, dtype=np.uint8)
@@ -51,11 +53,13 @@ def load_rgb(path: Path, short_side: int | None = None) -> torch.Tensor:
 
 
 class PhotoBank:
-    """All training photos in memory at a fixed short side; draws random crops."""
+    """All training photos in memory at a fixed width (as 8-bit, to keep a few thousand
+    photos in a few GB); draws random crops as float32 in [0, 1]."""
 
-    def __init__(self, paths: list[Path], short_side: int) -> None:
+    def __init__(self, paths: list[Path], width: int) -> None:
         self.paths = paths
-        self.images = [load_rgb(p, short_side)[0] for p in paths]
+        self.images = [(load_rgb(p, width=width)[0] * 255).round().to(torch.uint8)
+                       for p in paths]
 
     def __len__(self) -> int:
         return len(self.images)
@@ -70,7 +74,7 @@ class PhotoBank:
             c = min(crop, h, w)
             y = int(torch.randint(h - c + 1, (1,), generator=generator))
             x = int(torch.randint(w - c + 1, (1,), generator=generator))
-            patch = img[:, y:y + c, x:x + c]
+            patch = img[:, y:y + c, x:x + c].float() / 255.0
             if c != crop:
                 patch = torch.nn.functional.interpolate(
                     patch[None], size=(crop, crop), mode="bilinear", align_corners=False)[0]

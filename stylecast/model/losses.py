@@ -1,9 +1,12 @@
 """Perceptual, total-variation and temporal losses.
 
-Content and style terms are *relative* errors (divided by the target's mean square), so
-their weights read the same whatever VGG convention or input scale is in use: the Caffe
-VGG on 0-255 inputs gives raw style terms ~1e10 and content ~1e5 (see
-../shared/notes/training-on-cpu.md), which would make absolute weights unreadable.
+The style and content terms are the quality measure (``stylecast.model.measure``) itself,
+divided by a per-target constant so that their weights read the same for every painting
+and photo: the style term is the summed Gram distance over relu1_1..relu4_1 divided by the
+painting's own Gram energy, the content term the relu4_2 error divided by the photo's mean
+square. In those absolute units relu4_1 outweighs relu1_1 by ~10^5, so the measure says
+nothing about colour; ``palette_weight`` adds the per-layer *relative* Gram errors, which
+weigh every layer alike and keep the painting's palette (relu1_1) and small strokes.
 """
 
 from __future__ import annotations
@@ -11,15 +14,9 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-CONTENT_LAYER = "relu2_2"
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+from stylecast.model.measure import CONTENT_LAYER, STYLE_LAYERS, gram
 
-
-def gram(features: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, C) Gram matrices normalised by C*H*W."""
-    n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w)
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+__all__ = ["CONTENT_LAYER", "STYLE_LAYERS", "gram"]
 
 
 def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -31,16 +28,27 @@ def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def content_loss(out_feats: dict, content_feats: dict) -> torch.Tensor:
     """(N,) relative content error at ``CONTENT_LAYER``."""
-    return relative_mse(out_feats[CONTENT_LAYER], content_feats[CONTENT_LAYER])
+    return relative_mse(out_feats[CONTENT_LAYER].float(), content_feats[CONTENT_LAYER].float())
 
 
-def style_loss(out_feats: dict, target_grams: dict) -> torch.Tensor:
-    """(N,) sum over ``STYLE_LAYERS`` of relative Gram errors; target_grams[layer] is (N,C,C)."""
+def style_loss(out_feats: dict, target_grams: dict, palette_weight: float = 0.0
+               ) -> torch.Tensor:
+    """(N,) measure-aligned style error; target_grams[layer] is (N, C, C).
+
+    The measure's Gram distance divided by the target's Gram energy, plus
+    ``palette_weight`` times the sum of per-layer relative Gram errors.
+    """
     first = out_feats[STYLE_LAYERS[0]]
-    total = torch.zeros(first.shape[0], device=first.device)
+    distance = torch.zeros(first.shape[0], device=first.device)
+    energy = torch.zeros_like(distance)
+    relative = torch.zeros_like(distance)
     for layer in STYLE_LAYERS:
-        total = total + relative_mse(gram(out_feats[layer]), target_grams[layer])
-    return total
+        grams, target = gram(out_feats[layer]), target_grams[layer]
+        distance = distance + (grams - target).pow(2).sum(dim=(1, 2))
+        energy = energy + target.pow(2).sum(dim=(1, 2))
+        if palette_weight:
+            relative = relative + relative_mse(grams, target)
+    return distance / energy.clamp_min(1e-12) + palette_weight * relative
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:

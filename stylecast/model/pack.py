@@ -51,6 +51,10 @@ class NetworkEntry:
     file: str
     sha256: str
     training: dict[str, Any] = field(default_factory=dict)
+    # The frame width (px) the network was trained to paint at: strokes have the painting's
+    # size relative to the frame when a frame is run at this width. None for older packs,
+    # which are run at the frame's own size.
+    reference_width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,14 @@ def _parse_network(size: str, raw: Any, num_styles: int, where: str) -> NetworkE
                        channels=_require(raw, "channels", int, where),
                        blocks=_require(raw, "blocks", int, where))
     training = raw.get("training", {})
+    reference_width = raw.get("reference_width")
+    if reference_width is not None and (not isinstance(reference_width, int)
+                                        or not 64 <= reference_width <= 8192):
+        raise PackError(f"{where}: [networks.{size}] reference_width must be a whole number "
+                        f"of pixels between 64 and 8192, got {reference_width!r}")
     return NetworkEntry(spec=spec, file=file, sha256=_require(raw, "sha256", str, where),
-                        training=training if isinstance(training, dict) else {})
+                        training=training if isinstance(training, dict) else {},
+                        reference_width=reference_width)
 
 
 def load_pack(root: Path) -> StylePack:
@@ -209,7 +219,8 @@ def load_pack(root: Path) -> StylePack:
 
 
 def write_network(
-    root: Path, manifest_base: dict[str, Any], network: StyleNetwork, training: dict[str, Any]
+    root: Path, manifest_base: dict[str, Any], network: StyleNetwork, training: dict[str, Any],
+    reference_width: int | None = None,
 ) -> Path:
     """Save ``network`` as ``<size>.safetensors`` in ``root`` and record it in the manifest.
 
@@ -235,6 +246,8 @@ def write_network(
     networks[spec.size] = {"file": file, "sha256": sha256_of(root / file),
                            "channels": spec.channels, "blocks": spec.blocks,
                            "training": training}
+    if reference_width is not None:
+        networks[spec.size]["reference_width"] = int(reference_width)
     manifest = {"format_version": FORMAT_VERSION, **manifest_base, "networks": networks}
     manifest_path.write_text(tomli_w.dumps(manifest), encoding="utf-8")
     return root / file

@@ -58,8 +58,8 @@ def _write_data(root: Path) -> Path:
 def test_tiny_training_run_lowers_its_loss_and_exports_a_loadable_pack(tmp_path: Path) -> None:
     data = _write_data(tmp_path / "data")
     config = TrainConfig(recipe=data / "recipe.toml", data=data, run_dir=tmp_path / "run",
-                         pack_dir=tmp_path / "pack", steps=40, crop=64, photo_short_side=80,
-                         style_short_side=96, lr=3e-3, checkpoint_every=1000, seed=7)
+                         pack_dir=tmp_path / "pack", steps=40, crop=64, photo_width=96,
+                         style_width=96, lr=3e-3, checkpoint_every=1000, seed=7)
     trainer = Trainer(config)
     totals = []
     for _ in range(config.steps):
@@ -78,8 +78,8 @@ def test_tiny_training_run_lowers_its_loss_and_exports_a_loadable_pack(tmp_path:
 def test_resume_continues_from_the_checkpoint(tmp_path: Path) -> None:
     data = _write_data(tmp_path / "data")
     common = dict(recipe=data / "recipe.toml", data=data, run_dir=tmp_path / "run",
-                  pack_dir=tmp_path / "pack", crop=32, photo_short_side=48,
-                  style_short_side=64, checkpoint_every=2)
+                  pack_dir=tmp_path / "pack", crop=32, photo_width=64,
+                  style_width=64, checkpoint_every=2)
     Trainer(TrainConfig(steps=2, **common)).run(progress=False)
     resumed = Trainer(TrainConfig(steps=3, resume=True, **common))
     assert resumed.step == 2
