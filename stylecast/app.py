@@ -36,6 +36,8 @@ class EngineOptions:
     threads: int | None = None
     process_size: tuple[int, int] | None = None
     upsample: str = "guided"
+    # Strokes relative to the painting's (see Stylizer); 1 = the painting's proportions.
+    stroke_scale: float = 1.0
     strength: float = 1.0
     preserve_colour: float = 0.0
     blend: dict[str, float] = field(default_factory=dict)
@@ -86,9 +88,11 @@ def build_stylizer(
             raise ConfigError(f"styles {name!r} and {other!r} are in different packs; a "
                               "blend needs styles of one pack (one network)")
     runtime = open_runtime_for(pack, options)
+    entry = pack.networks[choose_network(pack, options.network, options.runtime)]
     mixer = StyleMixer([s.name for s in pack.styles], weights)
     stylizer = Stylizer(runtime, mixer, process_size=options.process_size,
-                        upsample=options.upsample, temporal=options.temporal,
+                        upsample=options.upsample, reference_width=entry.reference_width,
+                        stroke_scale=options.stroke_scale, temporal=options.temporal,
                         temporal_reuse=options.temporal_reuse)
     stylizer.strength = options.strength
     stylizer.preserve_colour = options.preserve_colour

@@ -75,9 +75,15 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    "falls back, logged, when compiling fails)")
     g.add_argument("--process-size", type=size_arg, default=None, metavar="WxH",
                    help="run the network at this size and upsample (edge-aware) to the "
-                   "output size, e.g. 640x360 for 720p output on a laptop CPU. Default: "
-                   "`run` on a CPU runtime scales the output down to ~480x272 (live speed); "
-                   "`render` and GPU runtimes use the full output size")
+                   "output size, e.g. 640x360 for 720p output on a laptop CPU. Default: the "
+                   "size --stroke-scale gives (about 512 px wide for the shipped pack), and "
+                   "`run` on a CPU runtime at most ~480x272 (live speed)")
+    g.add_argument("--stroke-scale", type=float, default=EngineOptions.stroke_scale,
+                   metavar="S",
+                   help="brush size: 1 paints strokes as large, relative to the frame, as "
+                   "they are in the painting; 2 twice as large, 0.5 half (finer, and the "
+                   "network runs on 4x the pixels). Range 0.25-4; changeable live from the "
+                   "control page. --process-size overrides it")
     g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
     g.add_argument("--temporal", dest="temporal", action="store_true",
                    default=EngineOptions.temporal,
@@ -117,7 +123,8 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
     return EngineOptions(
         network=args.network, runtime=args.runtime, precision=args.precision,
         threads=args.threads, process_size=args.process_size, upsample=args.upsample,
-        strength=args.strength, preserve_colour=args.preserve_colour, blend=blend,
+        stroke_scale=args.stroke_scale, strength=args.strength,
+        preserve_colour=args.preserve_colour, blend=blend,
         temporal=args.temporal, temporal_reuse=args.temporal_reuse,
         runtime_options=runtime_options)
 
@@ -379,24 +386,23 @@ def _next_wait(status_every: float, deadline: float | None) -> float:
 
 
 def _live_on_cpu(args: argparse.Namespace, stylizer) -> None:  # type: ignore[no-untyped-def]
-    """Live on a CPU without --process-size: run the network at a size it keeps up with and
-    upsample, rather than show a slideshow at full resolution. Renders are never shrunk."""
-    from stylecast.stylizer import live_process_size
+    """Live on a CPU without --process-size: cap the network's input at a size it keeps up
+    with and upsample, rather than show a slideshow at full resolution. Renders are never
+    capped (they still run at the stroke scale's size)."""
+    from stylecast.stylizer import CPU_LIVE_PIXELS
 
     if args.process_size is not None or stylizer.runtime.device_kind != "cpu":
         return
-    size = live_process_size(args.size)
+    stylizer.live_pixels = CPU_LIVE_PIXELS
+    size = stylizer.network_size(tuple(args.size))
     if size != tuple(args.size):
-        stylizer.requested_process_size = size
         log.info("CPU runtime: the network runs at %dx%d and is upsampled to %dx%d to keep "
                  "up live; --process-size %dx%d runs it at full size", *size, *args.size,
                  *args.size)
 
 
-def _process_dims(stylizer, size: tuple[int, int]) -> tuple[int, int]:
-    from stylecast.stylizer import processing_size
-
-    return processing_size(size, stylizer.requested_process_size)
+def _process_dims(stylizer, size: tuple[int, int]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    return stylizer.network_size(size)
 
 
 def _frame_total(spec: str) -> int | None:

@@ -59,14 +59,42 @@ def live_process_size(output: tuple[int, int], pixels: int = CPU_LIVE_PIXELS,
             max(16, int(height * scale) // multiple * multiple))
 
 
+#: --stroke-scale bounds: 4x the painting's strokes is a handful of blobs per frame, 1/4 is
+#: the network run at four times its training width (16x the pixels, slideshow on a CPU).
+STROKE_SCALE_RANGE = (0.25, 4.0)
+
+
+def stroke_process_size(output: tuple[int, int], reference_width: int,
+                        stroke_scale: float) -> tuple[int, int]:
+    """The (width, height) at which the network paints strokes ``stroke_scale`` times the
+    painting's own size relative to the frame: the network was trained on photos and a
+    painting both ``reference_width`` px wide, so a frame run at ``reference_width /
+    stroke_scale`` gets the painting's proportions. Never above ``output``; the shape is
+    kept. Widths are rounded to 16 px so a stroke slider compiles few distinct sizes."""
+    low, high = STROKE_SCALE_RANGE
+    if not low <= stroke_scale <= high:
+        raise ConfigError(f"stroke scale must be within {low}..{high}, got {stroke_scale}")
+    width, height = output
+    target = max(16, round(reference_width / stroke_scale / 16) * 16)
+    if width <= target:
+        return width, height
+    return target, max(16, round(height * target / width))
+
+
 class Stylizer:
     """Applies the style network to frames; controls may change from any thread.
 
     Args:
         runtime: an opened Runtime.
         mixer: the style vector source (crossfades).
-        process_size: network input (width, height); None = the frame's size (rounded
-            down to a multiple of 4).
+        process_size: network input (width, height), which overrides the stroke scale;
+            None = the size ``reference_width`` and the stroke scale give (the frame's own
+            size for packs without a reference width), rounded down to a multiple of 4.
+        reference_width: the frame width the network was trained to paint at (the pack's
+            ``reference_width``); None runs every frame at its own size.
+        stroke_scale: stroke size relative to the painting's (1 = the painting's own
+            proportions); changeable live through ``stroke_scale``.
+        live_pixels: a cap on the network's input in pixels (``stylecast run`` on a CPU).
         upsample: "guided" (edge-aware) or "bilinear", used when the processing size is
             below the frame size.
         temporal: use the temporal feature cache (steady video; see stylecast.temporal)
@@ -80,7 +108,9 @@ class Stylizer:
     def __init__(
         self, runtime: Runtime, mixer: StyleMixer, *,
         process_size: tuple[int, int] | None = None, upsample: str = "guided",
-        temporal: bool = False, temporal_reuse: int = TemporalConfig.reuse,
+        reference_width: int | None = None, stroke_scale: float = 1.0,
+        live_pixels: int | None = None, temporal: bool = False,
+        temporal_reuse: int = TemporalConfig.reuse,
         temporal_config: TemporalConfig | None = None,
     ) -> None:
         if upsample not in UPSAMPLE_MODES:
@@ -89,6 +119,8 @@ class Stylizer:
         self.runtime = runtime
         self.mixer = mixer
         self.requested_process_size = process_size
+        self.reference_width = reference_width
+        self.live_pixels = live_pixels
         self.upsample_mode = upsample
         from stylecast.upsample import Upsampler
 
@@ -97,6 +129,8 @@ class Stylizer:
         self._lock = threading.Lock()
         self._strength = 1.0
         self._preserve = 0.0
+        self._stroke_scale = 1.0
+        self.stroke_scale = stroke_scale
         # One engine, several callers (the stylize thread, thumbnails for the control
         # page): inference requests and OpenVINO infer requests are not re-entrant.
         self._infer_lock = threading.Lock()
@@ -194,10 +228,36 @@ class Stylizer:
         with self._lock:
             self._preserve = float(value)
 
+    @property
+    def stroke_scale(self) -> float:
+        """Stroke size relative to the painting's (1 = the painting's own proportions)."""
+        with self._lock:
+            return self._stroke_scale
+
+    @stroke_scale.setter
+    def stroke_scale(self, value: float) -> None:
+        low, high = STROKE_SCALE_RANGE
+        if not low <= value <= high:
+            raise ConfigError(f"stroke scale must be within {low}..{high}, got {value}")
+        with self._lock:
+            self._stroke_scale = float(value)
+
+    def network_size(self, output: tuple[int, int]) -> tuple[int, int]:
+        """The (width, height) the network runs at for frames of size ``output``: an
+        explicit --process-size, else the stroke scale's size, capped by ``live_pixels``."""
+        if self.requested_process_size is not None:
+            return processing_size(output, self.requested_process_size)
+        size = output
+        if self.reference_width is not None:
+            size = stroke_process_size(output, self.reference_width, self.stroke_scale)
+        if self.live_pixels is not None and size[0] * size[1] > self.live_pixels:
+            size = live_process_size(output, self.live_pixels)
+        return processing_size(output, size)
+
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 RGB -> stylized (H, W, 3) uint8 RGB of the same size."""
         height, width = rgb.shape[:2]
-        pw, ph = processing_size((width, height), self.requested_process_size)
+        pw, ph = self.network_size((width, height))
         small = rgb if (pw, ph) == (width, height) else cv2.resize(
             rgb, (pw, ph), interpolation=cv2.INTER_AREA)
         with self._lock:

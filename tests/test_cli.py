@@ -185,18 +185,23 @@ def test_live_run_on_a_cpu_shrinks_the_network_input_unless_asked_not_to(
     from types import SimpleNamespace
 
     from stylecast.cli_run import _live_on_cpu
+    from stylecast.mixer import StyleMixer
+    from stylecast.stylizer import CPU_LIVE_PIXELS, Stylizer
 
-    def stylizer(kind: str) -> SimpleNamespace:
-        return SimpleNamespace(runtime=SimpleNamespace(device_kind=kind),
-                               requested_process_size=None)
+    def stylizer(kind: str) -> Stylizer:
+        runtime = SimpleNamespace(device_kind=kind, supports_temporal=False)
+        return Stylizer(runtime, StyleMixer(["a"], {"a": 1.0}),  # type: ignore[arg-type]
+                        reference_width=640)
 
     cpu = stylizer("cpu")
     with caplog.at_level(logging.INFO, logger="stylecast.cli_run"):
         _live_on_cpu(argparse.Namespace(process_size=None, size=(1280, 720)), cpu)
-    assert cpu.requested_process_size == (480, 268)
+    assert cpu.live_pixels == CPU_LIVE_PIXELS
+    assert cpu.network_size((1280, 720)) == (480, 268)
     assert "--process-size 1280x720 runs it at full size" in caplog.text
     asked = stylizer("cpu")
     _live_on_cpu(argparse.Namespace(process_size=(640, 360), size=(1280, 720)), asked)
     gpu = stylizer("cuda")
     _live_on_cpu(argparse.Namespace(process_size=None, size=(1280, 720)), gpu)
-    assert asked.requested_process_size is None and gpu.requested_process_size is None
+    assert asked.live_pixels is None and gpu.live_pixels is None
+    assert gpu.network_size((1280, 720)) == (640, 360)  # the stroke scale's size

@@ -18,7 +18,7 @@ STYLE_KEYS = ("name", "title", "artist", "year", "pack")
 
 #: The keys of :meth:`ControlTarget.stats`; pushed to clients once a second.
 STATS_KEYS = ("fps", "latency_p50_ms", "latency_p95_ms", "drops", "frames", "style",
-              "styles", "strength", "preserve_colour", "temporal", "paused")
+              "styles", "strength", "preserve_colour", "stroke_scale", "temporal", "paused")
 
 
 @runtime_checkable
@@ -91,6 +91,14 @@ class ControlTarget(Protocol):
 
     def set_preserve_colour(self, value: float) -> dict[str, Any]:
         """Set colour preservation: 0 takes the painting's palette, 1 keeps the camera's."""
+        ...
+
+    def set_stroke_scale(self, value: float) -> dict[str, Any]:
+        """Set the brush size: strokes relative to the painting's (1 = its proportions).
+
+        Raises:
+            ConfigError: the value is outside 0.25..4.
+        """
         ...
 
     def set_temporal(self, enabled: bool) -> dict[str, Any]:

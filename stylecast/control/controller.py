@@ -118,6 +118,10 @@ class LiveController:
         self.stylizer.preserve_colour = value
         return self.stats()
 
+    def set_stroke_scale(self, value: float) -> dict[str, Any]:
+        self.stylizer.stroke_scale = value
+        return self.stats()
+
     def set_temporal(self, enabled: bool) -> dict[str, Any]:
         """Turn the temporal cache on or off; ``temporal`` in the result is what is in use.
 
@@ -186,6 +190,7 @@ class LiveController:
             "drops": snap["drops"], "frames": snap["frames"],
             "style": self.stylizer.mixer.dominant(), "styles": self.stylizer.mixer.weights(),
             "strength": self.stylizer.strength, "preserve_colour": self.stylizer.preserve_colour,
+            "stroke_scale": self.stylizer.stroke_scale,
             "temporal": self.stylizer.temporal, "paused": self.pipeline.paused,
             # frames, static_frames and reused_frames (network skipped), resets (scene cuts),
             # overhead_ms

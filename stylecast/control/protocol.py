@@ -229,6 +229,8 @@ _DISPATCH: Mapping[str, _Handler] = {
     "set_strength": lambda t, a, _: _state("set_strength", t.set_strength(a["value"])),
     "set_preserve_colour": lambda t, a, _: _state("set_preserve_colour",
                                                   t.set_preserve_colour(a["value"])),
+    "set_stroke_scale": lambda t, a, _: _state("set_stroke_scale",
+                                               t.set_stroke_scale(a["value"])),
     "set_temporal": lambda t, a, _: _state("set_temporal", t.set_temporal(a["enabled"])),
     "pause": lambda t, _a, _i: _state("pause", t.pause()),
     "resume": lambda t, _a, _i: _state("resume", t.resume()),

@@ -20,6 +20,10 @@ MAX_TRANSITION_MS = 60_000.0
 # Ids travel through JavaScript, whose numbers are exact only up to 2**53.
 MAX_ID_INT = 2**53 - 1
 
+# The same bounds the stylizer enforces (stylecast.stylizer.STROKE_SCALE_RANGE); copied
+# rather than imported so the control plane does not import the engine (numpy, OpenCV).
+STROKE_SCALE_RANGE = (0.25, 4.0)
+
 Check = Callable[[Any, str], Any]
 
 
@@ -131,6 +135,7 @@ MESSAGES: Mapping[str, MessageSpec] = {
     "blend": MessageSpec(required={"styles": weights}, optional={"transition_ms": _TRANSITION}),
     "set_strength": MessageSpec(required={"value": _UNIT}),
     "set_preserve_colour": MessageSpec(required={"value": _UNIT}),
+    "set_stroke_scale": MessageSpec(required={"value": number(*STROKE_SCALE_RANGE)}),
     "set_temporal": MessageSpec(required={"enabled": boolean}),
     "pause": MessageSpec(),
     "resume": MessageSpec(),

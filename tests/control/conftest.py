@@ -51,7 +51,8 @@ class FakeTarget:
         self.state: dict[str, Any] = {
             "fps": 29.5, "latency_p50_ms": 41.0, "latency_p95_ms": 55.5, "drops": 0,
             "frames": 100, "style": "starry-night", "styles": {"starry-night": 1.0},
-            "strength": 1.0, "preserve_colour": 0.0, "temporal": True, "paused": False}
+            "strength": 1.0, "preserve_colour": 0.0, "stroke_scale": 1.0, "temporal": True,
+            "paused": False}
 
     def _record(self, name: str, *args: Any) -> None:
         with self._lock:
@@ -91,6 +92,11 @@ class FakeTarget:
     def set_strength(self, value: float) -> dict[str, Any]:
         self._record("set_strength", value)
         self.state["strength"] = value
+        return self._summary()
+
+    def set_stroke_scale(self, value: float) -> dict[str, Any]:
+        self._record("set_stroke_scale", value)
+        self.state["stroke_scale"] = value
         return self._summary()
 
     def set_preserve_colour(self, value: float) -> dict[str, Any]:
