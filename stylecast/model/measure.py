@@ -67,11 +67,14 @@ def losses(vgg: torch.nn.Module, output: Image.Image, photo: Image.Image,
            painting: Image.Image) -> tuple[float, float]:
     """(style loss, content loss) of one stylized ``output`` of ``photo`` in ``painting``'s
     style; all three are PIL images at any size (each is resized to the measure width)."""
+    photo_small = resize_width(photo)
+    # The output is the photo's picture: give it exactly the photo's measured size, so a
+    # pixel of rounding in either file's height cannot misalign the relu4_2 maps.
+    out_small = output.convert("RGB").resize(photo_small.size, Image.Resampling.BICUBIC)
     with torch.inference_mode():
-        out = to_tensor(resize_width(output))
-        feats = vgg(out, (*STYLE_LAYERS, CONTENT_LAYER))
+        feats = vgg(to_tensor(out_small), (*STYLE_LAYERS, CONTENT_LAYER))
         target = style_grams(vgg, to_tensor(resize_width(painting)))
-        photo_feats = vgg(to_tensor(resize_width(photo)), (CONTENT_LAYER,))
+        photo_feats = vgg(to_tensor(photo_small), (CONTENT_LAYER,))
         style = style_distance({k: gram(feats[k]) for k in STYLE_LAYERS}, target)
         content = content_distance(feats[CONTENT_LAYER], photo_feats[CONTENT_LAYER])
     return float(style[0]), float(content[0])
