@@ -31,6 +31,7 @@ from stylecast import __version__
 from stylecast.errors import EngineBuildError
 from stylecast.model.graph import INPUT_NAMES, OUTPUT_NAMES, FrameGraph
 from stylecast.model.network import StyleNetwork
+from stylecast.runtime.quiet import quiet_exporter
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +134,11 @@ def export_cached(
     logger.info("exporting %s to ONNX (once per network; cached at %s)", what, path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        program = build()
-        program.model.metadata_props.update({f"stylecast.{k}": v for k, v in fields.items()})
-        _save_atomically(program, path)
+        with quiet_exporter():  # its chatter is for torch developers, not for users
+            program = build()
+            program.model.metadata_props.update(
+                {f"stylecast.{k}": v for k, v in fields.items()})
+            _save_atomically(program, path)
     except (RuntimeError, OSError) as exc:
         # torch.onnx.OnnxExporterError and torch.export's errors are RuntimeError subclasses.
         raise EngineBuildError(

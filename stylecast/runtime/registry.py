@@ -1,10 +1,13 @@
 """Runtime names, auto-selection and the ``doctor`` report.
 
 Every runtime is a class in ``RUNTIMES``; nothing else in stylecast branches on runtime
-names. "auto" walks ``AUTO_ORDER``, logs one warning per runtime it passes over and, when
-none opens, raises one error listing every reason. An explicitly named runtime never falls
-back, and a requested precision is never downgraded: a runtime that cannot deliver it is
-unavailable.
+names. "auto" walks ``AUTO_ORDER``, logs one line per runtime it passes over and, when
+none opens, raises one error listing every reason. A runtime this machine lacks (no
+TensorRT, no CUDA device) is passed over at debug level: on a laptop that is the expected
+path, not news, and ``stylecast doctor`` and ``--verbose`` show it. A runtime that is
+present but fails to build its engine is a fault, logged as a warning. An explicitly named
+runtime never falls back, and a requested precision is never downgraded: a runtime that
+cannot deliver it is unavailable.
 """
 
 from __future__ import annotations
@@ -103,9 +106,12 @@ def open_runtime(
     for candidate in AUTO_ORDER:
         try:
             return _open_one(candidate, network, precision, threads, cache_dir, options)
-        except (BackendUnavailable, EngineBuildError) as exc:
+        except BackendUnavailable as exc:
             failures.append(f"{candidate}: {exc}")
-            logger.warning("runtime %s unavailable, trying the next: %s", candidate, exc)
+            logger.debug("runtime %s unavailable, trying the next: %s", candidate, exc)
+        except EngineBuildError as exc:
+            failures.append(f"{candidate}: {exc}")
+            logger.warning("runtime %s failed to build, trying the next: %s", candidate, exc)
     raise BackendUnavailable(
         f"no runtime could open at precision {precision} (tried {', '.join(AUTO_ORDER)}): "
         + "; ".join(failures)
