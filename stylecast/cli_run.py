@@ -1,4 +1,5 @@
-"""Arguments and handlers of ``stylecast run`` (live) and ``stylecast render`` (offline)."""
+"""Arguments and handler of ``stylecast run`` (live), and the engine arguments ``render``
+shares (see cli_render.py)."""
 
 from __future__ import annotations
 
@@ -184,8 +185,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                      help="scene that gets the source (default: [obs] scene, else the "
                      "program scene)")
     obs.add_argument("--obs-mode", choices=("shm", "stream"), default=None,
-                     help="shm: the Lua source obs/stylecast_source.lua (about one frame of "
-                     "latency); stream: a media source on a local TCP stream (~130 ms); "
+                     help="shm: the Lua source script (`stylecast doctor` shows its path; "
+                     "about one frame of latency); stream: a media source on a local TCP "
+                     "stream (~130 ms); "
                      "default: [obs] mode, else shm")
     obs.add_argument("--config", default=None, metavar="PATH",
                      help="settings file (default: ./stylecast.toml when present)")
@@ -195,23 +197,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                      help="seconds between status lines; 0 = quiet")
     run.set_defaults(handler=run_live)
 
-    render = sub.add_parser(
-        "render", help="offline: stylize a video file or image sequence, never dropping",
-        formatter_class=fmt,
-        description="Stylize every frame of INPUT into OUTPUT with the same pipeline as "
-        "`run`, keeping frame count and timestamps. INPUT and OUTPUT may be video files or "
-        "image-sequence patterns such as frames/%%05d.png. Example: stylecast render "
-        "clip.mp4 -o painted.mp4 --style great-wave")
-    render.add_argument("input", help="video file, image-sequence pattern, or 'test'")
-    render.add_argument("-o", "--output", required=True, help="video file or pattern")
-    render.add_argument("--size", type=size_arg, default=None, metavar="WxH",
-                        help="output size (default: the input's size)")
-    render.add_argument("--fps", type=float, default=None,
-                        help="frame rate of an image-sequence input (default 30)")
-    render.add_argument("--frames", type=int, default=None,
-                        help="render only the first N frames (INPUT 'test' defaults to 300)")
-    add_engine_args(render)
-    render.set_defaults(handler=run_render)
 
 
 def live_sinks(args: argparse.Namespace, obs: ObsConfig | None = None) -> list[Sink]:
@@ -403,44 +388,3 @@ def _live_on_cpu(args: argparse.Namespace, stylizer) -> None:  # type: ignore[no
 
 def _process_dims(stylizer, size: tuple[int, int]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     return stylizer.network_size(size)
-
-
-def _frame_total(spec: str) -> int | None:
-    """Frames in a video file, when its header says (for the progress bar only)."""
-    import av
-
-    try:
-        with av.open(spec) as container:
-            return container.streams.video[0].frames or None
-    except (OSError, ValueError, IndexError, av.FFmpegError):
-        return None
-
-
-def run_render(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from stylecast.capture import open_source
-    from stylecast.outputs.record import open_file_output
-
-    stylizer, _pack = build_stylizer(args.style, engine_options(args))
-    spec = args.input
-    source = open_source(spec, size=args.size, fps=args.fps, loop=False, live=False)
-    endless = spec.split(":")[0] == "test"
-    limit = (args.frames or 300) if endless else args.frames
-    sink = open_file_output(args.output)
-    pipeline = Pipeline(source, stylizer, [sink], live=False, max_frames=limit)
-    pipeline.start()
-    total = limit or _frame_total(spec)
-    with tqdm(total=total, unit="frame", desc=f"render {args.output}", dynamic_ncols=True) as bar:
-        try:
-            while not pipeline.wait(timeout=0.25):
-                bar.update(pipeline.stats.frames - bar.n)
-            bar.update(pipeline.stats.frames - bar.n)
-        finally:
-            pipeline.stop()
-    if pipeline.error is not None:
-        raise pipeline.error
-    if not pipeline.active_sinks:
-        raise ConfigError(f"writing {args.output} failed; see the error above")
-    print(f"stylecast: wrote {pipeline.stats.frames} frames to {args.output}", file=sys.stderr)
-    return 0

@@ -1,4 +1,4 @@
-"""Recording sinks: a video file (PyAV) or numbered images, and a factory choosing one.
+"""Recording a video file (PyAV), and the factory choosing it or numbered images.
 
 A recording keeps each frame's own pts/time_base when it has them, so ``stylecast render``
 preserves the input's timing (variable frame rate included); frames without timestamps are
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import av
 import av.error
-import cv2
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
@@ -31,6 +30,7 @@ from stylecast.outputs.encoding import (
     reason,
     to_video_frame,
 )
+from stylecast.outputs.images import ImageSequenceSink, is_image_path
 
 log = logging.getLogger(__name__)
 
@@ -160,62 +160,20 @@ class RecordSink(Sink):
             log.warning("recording %s received no frames", self.path)
 
 
-class ImageSequenceSink(Sink):
-    """Write each frame as an image named by its index: ``out/%05d.png`` -> out/00042.png.
-
-    Args:
-        pattern: path with one printf integer directive; the extension picks the image
-            format (png, jpg, bmp, tiff, webp); missing folders are created.
-    """
-
-    name = "images"
-
-    def __init__(self, pattern: str | os.PathLike[str]) -> None:
-        self.pattern = os.fspath(pattern)
-        if not is_sequence_pattern(self.pattern):
-            raise SinkError(f"{self.pattern!r} is not an image sequence pattern: use one %d "
-                            "directive, e.g. out/%05d.png")
-        self._size: tuple[int, int] | None = None
-        self._closed = False
-        self.frames_written = 0
-
-    def open(self, *, width: int, height: int, fps: Fraction) -> None:
-        """Create the folder and check the image format; raises SinkError."""
-        sample = self.pattern % 0
-        try:
-            Path(sample).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SinkError(f"cannot create the folder for {self.pattern} ({reason(exc)}): "
-                            "check the path and permissions") from exc
-        if not cv2.haveImageWriter(sample):
-            raise SinkError(f"cannot write {Path(sample).suffix or 'extension-less'} images: "
-                            "end the pattern in .png, .jpg, .bmp or .tiff")
-        self._size = (width, height)
-
-    def send(self, frame: Frame) -> None:
-        """Write one (H, W, 3) uint8 RGB frame to ``pattern % frame.index``."""
-        if self._size is None or self._closed:
-            raise SinkError(f"image sequence {self.pattern} is not open: open() it first")
-        check_frame_size(frame, self._size, f"image sequence {self.pattern}")
-        path = self.pattern % frame.index
-        try:
-            written = cv2.imwrite(path, cv2.cvtColor(frame.data, cv2.COLOR_RGB2BGR))
-        except cv2.error as exc:
-            raise SinkError(f"could not write {path} ({reason(exc)})") from exc
-        if not written:
-            raise SinkError(f"could not write {path}: is the disk full or the folder "
-                            "read-only?")
-        self.frames_written += 1
-
-    def close(self) -> None:
-        """Nothing is buffered; idempotent."""
-        self._closed = True
-
-
 def open_file_output(path: str | os.PathLike[str]) -> Sink:
-    """The sink for an ``--output`` path: numbered images for a ``%d`` pattern, else a
-    video file (see RecordSink for the formats)."""
+    """The sink for a video's ``--output`` or ``--record`` path: numbered images for a
+    ``%d`` pattern, else a video file (see RecordSink for the formats).
+
+    Raises:
+        SinkError: ``path`` names one picture (painted.png), which cannot hold a video;
+            FFmpeg would accept it and fail at the first frame with "Invalid argument".
+    """
     text = os.fspath(path)
     if is_sequence_pattern(text):
         return ImageSequenceSink(text)
+    if is_image_path(text):
+        stem = Path(text).with_suffix("")
+        raise SinkError(f"{text} is a single picture and cannot hold a video: write numbered "
+                        f"pictures ({stem}/%05d{Path(text).suffix}) or a video file "
+                        f"({stem}.mp4)")
     return RecordSink(text)

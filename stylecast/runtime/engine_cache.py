@@ -21,14 +21,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from stylecast.errors import EngineBuildError, EngineMismatch
+from stylecast.fileio import write_atomically
 from stylecast.model.network import StyleNetwork
 from stylecast.runtime import export
 from stylecast.runtime.tensorrt_plan import ShapeProfile, format_size
@@ -123,23 +122,6 @@ def timing_cache_path(key: EngineKey, cache_dir: Path | None = None) -> Path:
     machine = f"{key.gpu_name}|{key.compute_capability}|{key.tensorrt_version}"
     digest = hashlib.sha256(machine.encode()).hexdigest()[:16]
     return engines_dir(cache_dir) / f"timing-{digest}.cache"
-
-
-def write_atomically(path: Path, chunks: list[bytes]) -> None:
-    """Write ``chunks`` to ``path`` through a temporary file and ``os.replace``: readers see
-    the old file or the whole new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def encode_engine(key: EngineKey, engine: bytes, created: datetime.datetime | None = None) -> bytes:
