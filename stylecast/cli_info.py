@@ -8,6 +8,7 @@ import os
 import platform
 import sys
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -63,13 +64,28 @@ class Check:
 def _runtime_checks() -> list[Check]:
     from stylecast.runtime import describe_runtimes
 
+    rows = describe_runtimes()
     checks = []
-    for row in describe_runtimes():
+    for row in rows:
         detail = f"{row.get('device', '')} precisions: {', '.join(row.get('precisions', []))}"
         checks.append(Check("runtime", row["name"], bool(row["available"]),
                             detail if row["available"] else row.get("reason", ""),
                             row.get("fix", "")))
-    return checks
+    return [*checks, _auto_runtime_check(rows)]
+
+
+def _auto_runtime_check(rows: list[dict[str, Any]]) -> Check:
+    """Which runtime ``--runtime auto`` lands on and what it passes over: a run logs those
+    fallbacks at debug level only (they are expected on most machines), so this is where a
+    user sees them."""
+    skipped: list[str] = []
+    for row in rows:
+        if row["available"]:
+            passed = f"; passes over {', '.join(skipped)} (above)" if skipped else ""
+            return Check("runtime", "auto", True, f"picks {row['name']}{passed}")
+        skipped.append(row["name"])
+    return Check("runtime", "auto", False, "no runtime is available",
+                 "pip install openvino onnxruntime (or reinstall stylecast)")
 
 
 def _vcam_check() -> Check:
@@ -120,6 +136,19 @@ def _obs_check() -> Check:
                      "STYLECAST_OBS_HOST/STYLECAST_OBS_PORT")
 
 
+def _obs_script_check() -> Check:
+    from stylecast.shipped import obs_script
+
+    path = obs_script()
+    if path.is_file():
+        # The script reads /dev/shm with Linux flags (see its header).
+        where = "" if platform.system() == "Linux" else " (Linux only; use --obs-mode stream)"
+        return Check("obs", "script", True,
+                     f"add in OBS with Tools > Scripts > +{where}: {path}")
+    return Check("obs", "script", False, f"{path} is missing",
+                 "reinstall stylecast; the OBS script ships with it")
+
+
 def _styles_check() -> Check:
     from stylecast.styles import StyleCatalog
 
@@ -142,7 +171,7 @@ def _machine_check() -> Check:
 
 def doctor_report(args: argparse.Namespace) -> int:
     checks = [_machine_check(), *_runtime_checks(), _vcam_check(), _capture_check(),
-              _obs_check(), _styles_check()]
+              _obs_check(), _obs_script_check(), _styles_check()]
     if args.json:
         print(json.dumps([asdict(c) for c in checks], indent=2))
         return 0

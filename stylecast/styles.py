@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from stylecast import shipped
 from stylecast.errors import PackError, StyleNotFound
 from stylecast.model.pack import MANIFEST, StyleInfo, StylePack, load_pack
 
@@ -21,10 +22,7 @@ log = logging.getLogger(__name__)
 
 def shipped_styles_dir() -> Path:
     """The ``styles/`` folder shipped with stylecast (repo checkout or installed wheel)."""
-    checkout = Path(__file__).resolve().parent.parent / "styles"
-    if checkout.is_dir():
-        return checkout
-    return Path(__file__).resolve().parent / "_styles"
+    return shipped.styles_dir()
 
 
 def search_path() -> list[Path]:

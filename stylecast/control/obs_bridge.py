@@ -38,6 +38,7 @@ from stylecast.control.api import ControlTarget
 from stylecast.control.flow import TokenBucket
 from stylecast.control.protocol import MAX_MESSAGE_CHARS, error_reply, handle_message
 from stylecast.errors import ConfigError, StylecastError
+from stylecast.shipped import obs_script
 
 log = logging.getLogger(__name__)
 
@@ -347,14 +348,14 @@ class ObsBridge:
         if self.stream_url:
             if self.mode == "shm":
                 log.warning("obs: the stylecast script is not loaded in OBS (Tools -> "
-                            "Scripts -> + obs/stylecast_source.lua); using a media source")
+                            "Scripts -> + %s); using a media source", obs_script())
             return MEDIA_KIND, {"is_local_file": False, "input": self.stream_url,
                                 "input_format": "nut", "buffering_mb": 0,
                                 "reconnect_delay_sec": 1, "close_when_inactive": False,
                                 "restart_on_activate": False,
                                 "hw_decode": False}
-        log.error("obs: the stylecast script is not loaded in OBS: add "
-                  "obs/stylecast_source.lua in Tools -> Scripts, or use --obs-mode stream")
+        log.error("obs: the stylecast script is not loaded in OBS: add %s in Tools -> "
+                  "Scripts, or use --obs-mode stream", obs_script())
         return None, {}
 
     def _ensure_scene(self, client: obsws, scene: str) -> None:
