@@ -25,13 +25,22 @@ def build_parser(training_only: bool = False) -> argparse.ArgumentParser:
         cli_train.add_parser(sub)
         cli_train.add_evaluate_parser(sub)
         return parser
-    from stylecast import cli_bench, cli_engine, cli_info, cli_render, cli_run, cli_soak
+    from stylecast import (
+        cli_bench,
+        cli_engine,
+        cli_info,
+        cli_pack,
+        cli_render,
+        cli_run,
+        cli_soak,
+    )
 
     cli_run.add_parsers(sub)
     cli_render.add_parser(sub)
     cli_info.add_parsers(sub)
     cli_bench.add_parser(sub)
     cli_engine.add_parser(sub)
+    cli_pack.add_parser(sub)
     cli_soak.add_parser(sub)
     cli_train.add_parser(sub)
     cli_train.add_evaluate_parser(sub)

@@ -27,15 +27,19 @@ def make_network(spec: NetworkSpec = TINY, seed: int = 0, spread: float = 0.8) -
     return net.eval()
 
 
-def make_pack(root: Path, spec: NetworkSpec = TINY, name: str = "testpack") -> Path:
-    """Write a pack with ``spec.num_styles`` styles named alpha, beta, gamma, ..."""
+def make_pack(root: Path, spec: NetworkSpec = TINY, name: str = "testpack",
+              graphs: bool = False) -> Path:
+    """Write a pack with ``spec.num_styles`` styles named alpha, beta, gamma, ...; without
+    its ONNX graphs unless asked (exporting them takes seconds; the runtimes export and
+    cache the tiny network's once instead, as for a pack made before packs had graphs)."""
     base = {
         "pack": name, "description": "made by the tests",
         "styles": [{"name": STYLE_NAMES[i] if i < 3 else f"style{i}", "title": f"Title {i}",
                     "artist": f"Artist {i}", "year": 1900 + i, "basis": "test fixture"}
                    for i in range(spec.num_styles)],
     }
-    write_network(root, base, make_network(spec), {"steps": 0, "command": "fixture"})
+    write_network(root, base, make_network(spec), {"steps": 0, "command": "fixture"},
+                  graphs=graphs)
     return root
 
 

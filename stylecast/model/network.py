@@ -22,43 +22,13 @@ The encoder / bottleneck / decoder boundary is explicit: both sizes hand the dec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-SIZES = ("lite", "full")
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """Everything that determines the network's parameter shapes.
-
-    Attributes:
-        size: ``"lite"`` or ``"full"``.
-        num_styles: rows in every conditional-norm table (length of the style vector).
-        channels: width of the 1/4-resolution body.
-        blocks: residual blocks in the bottleneck.
-    """
-
-    size: str
-    num_styles: int
-    channels: int
-    blocks: int
-
-    @property
-    def multiple(self) -> int:
-        """Height and width of the network input must be multiples of this."""
-        return 4
-
-    @classmethod
-    def preset(cls, size: str, num_styles: int) -> NetworkSpec:
-        if size == "lite":
-            return cls(size="lite", num_styles=num_styles, channels=64, blocks=5)
-        if size == "full":
-            return cls(size="full", num_styles=num_styles, channels=128, blocks=5)
-        raise ValueError(f"network size must be one of {SIZES}, got {size!r}")
+# Re-exported: the spec is torch-free so that packs and the ONNX runtimes need no torch.
+from stylecast.model.spec import SIZES as SIZES
+from stylecast.model.spec import NetworkSpec as NetworkSpec
 
 
 class ConditionalInstanceNorm(nn.Module):
@@ -215,6 +185,12 @@ class StyleNetwork(nn.Module):
             for i in range(spec.blocks)
         ])
         self.decoder: nn.Module = LiteDecoder(spec) if separable else FullDecoder(spec)
+
+    @property
+    def stats_channels(self) -> int:
+        """K: channels over every conditional norm (the temporal graph's statistics row)."""
+        return sum(m.scale.shape[1] for m in self.modules()
+                   if isinstance(m, ConditionalInstanceNorm))
 
     def encode(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return self.encoder(image, style)

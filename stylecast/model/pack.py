@@ -4,6 +4,10 @@ A pack is untrusted input (users download them): weights are safetensors only, n
 pickle; every file's sha256 is checked against the manifest before it is parsed; tensor
 names, shapes and dtypes are checked against the network the manifest declares; nothing in
 a pack is executed or evaluated.
+
+A pack may also ship its networks' ONNX graphs (plain and temporal), checksummed in the
+manifest like the weights and tied to the weights they were exported from: with them the
+OpenVINO and onnxruntime runtimes run without torch (``stylecast.model.packnet``).
 """
 
 from __future__ import annotations
@@ -12,18 +16,24 @@ import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from stylecast.errors import PackError
-from stylecast.model.network import SIZES, NetworkSpec, StyleNetwork
+from stylecast.model.spec import SIZES, NetworkSpec
+
+if TYPE_CHECKING:  # torch only where weights are read or written
+    import torch
+
+    from stylecast.model.network import StyleNetwork
+    from stylecast.model.packnet import PackNetwork
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.toml"
 MAX_WEIGHTS_BYTES = 512 * 1024 * 1024
 MAX_MANIFEST_BYTES = 1024 * 1024  # a real manifest is a few kB; never read gigabytes
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
+#: The graph kinds a network entry may ship: manifest key -> file name suffix.
+GRAPH_KINDS = {"onnx": ".onnx", "temporal_onnx": ".temporal.onnx"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,24 @@ class StyleInfo:
 
 
 @dataclass(frozen=True)
+class GraphEntry:
+    """An ONNX graph a pack ships for one of its networks.
+
+    Attributes:
+        file: file name in the pack folder.
+        sha256: checksum of that file.
+        weights_sha256: checksum of the weights file it was exported from; a graph whose
+            weights were replaced since is stale and not used.
+        graph_format: ``GRAPH_FORMAT`` (or ``TEMPORAL_GRAPH_FORMAT``) it was exported at.
+    """
+
+    file: str
+    sha256: str
+    weights_sha256: str
+    graph_format: int
+
+
+@dataclass(frozen=True)
 class NetworkEntry:
     """One trained network of a pack (``lite`` or ``full``)."""
 
@@ -55,6 +83,8 @@ class NetworkEntry:
     # size relative to the frame when a frame is run at this width. None for older packs,
     # which are run at the frame's own size.
     reference_width: int | None = None
+    # Shipped ONNX graphs by kind ("onnx", "temporal_onnx"); empty for older packs.
+    graphs: dict[str, GraphEntry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,12 +103,26 @@ class StylePack:
                 return info
         raise PackError(f"pack {self.name!r} has no style {name!r}")
 
-    def load_network(self, size: str) -> StyleNetwork:
-        """Build the ``size`` network with this pack's weights, fully validated."""
+    def entry(self, size: str) -> NetworkEntry:
+        """The manifest's ``size`` network; PackError naming the ones it has otherwise."""
         entry = self.networks.get(size)
         if entry is None:
             have = ", ".join(sorted(self.networks)) or "none"
             raise PackError(f"pack {self.name!r} has no {size!r} network (it has: {have})")
+        return entry
+
+    def network(self, size: str) -> PackNetwork:
+        """The ``size`` network as a runtime takes it: spec and shipped graphs, no torch;
+        the torch module is built only if a runtime asks for it."""
+        from stylecast.model.packnet import PackNetwork
+
+        return PackNetwork(self, size)
+
+    def load_network(self, size: str) -> StyleNetwork:
+        """Build the ``size`` network with this pack's weights, fully validated."""
+        from stylecast.model.network import StyleNetwork
+
+        entry = self.entry(size)
         network = StyleNetwork(entry.spec)
         path = inside_pack(self.root, entry.file)
         state = read_weights(path, entry.sha256, network)
@@ -105,10 +149,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_weights(path: Path, expected_sha256: str, network: StyleNetwork) -> dict:
-    """Checksum, then parse as safetensors, then compare every tensor with ``network``."""
+def verify_file(path: Path, expected_sha256: str, what: str = "weights file") -> None:
+    """Present, not oversized, not a pickle, and matching its manifest checksum."""
     if not path.is_file():
-        raise PackError(f"weights file {path} is missing; reinstall the pack")
+        raise PackError(f"{what} {path} is missing; reinstall the pack")
     size = path.stat().st_size
     if size > MAX_WEIGHTS_BYTES:
         raise PackError(f"{path} is {size} bytes, over the {MAX_WEIGHTS_BYTES} limit")
@@ -116,11 +160,16 @@ def read_weights(path: Path, expected_sha256: str, network: StyleNetwork) -> dic
         head = fh.read(4)
     if head.startswith(_PICKLE_MAGIC):
         raise PackError(f"{path} is a pickle/torch.save file; style packs must be "
-                        "safetensors (pickles can run code and are never loaded)")
+                        "safetensors and ONNX (pickles can run code and are never loaded)")
     actual = sha256_of(path)
     if actual != expected_sha256:
         raise PackError(f"{path} fails its checksum: sha256 {actual[:16]}..., manifest says "
                         f"{expected_sha256[:16]}...; the file is corrupt or was tampered with")
+
+
+def read_weights(path: Path, expected_sha256: str, network: StyleNetwork) -> dict:
+    """Checksum, then parse as safetensors, then compare every tensor with ``network``."""
+    verify_file(path, expected_sha256)
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -172,6 +221,8 @@ def _parse_network(size: str, raw: Any, num_styles: int, where: str) -> NetworkE
                        channels=_require(raw, "channels", int, where),
                        blocks=_require(raw, "blocks", int, where))
     training = raw.get("training", {})
+    graphs = {kind: _parse_graph(size, kind, raw[kind], where)
+              for kind in GRAPH_KINDS if kind in raw}
     reference_width = raw.get("reference_width")
     if reference_width is not None and (not isinstance(reference_width, int)
                                         or not 64 <= reference_width <= 8192):
@@ -179,7 +230,34 @@ def _parse_network(size: str, raw: Any, num_styles: int, where: str) -> NetworkE
                         f"of pixels between 64 and 8192, got {reference_width!r}")
     return NetworkEntry(spec=spec, file=file, sha256=_require(raw, "sha256", str, where),
                         training=training if isinstance(training, dict) else {},
-                        reference_width=reference_width)
+                        reference_width=reference_width, graphs=graphs)
+
+
+def _is_sha256(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _parse_graph(size: str, kind: str, raw: Any, where: str) -> GraphEntry:
+    table = f"[networks.{size}.{kind}]"
+    if not isinstance(raw, dict):
+        raise PackError(f"{where}: {table} must be a table with file, sha256, weights_sha256 "
+                        "and graph_format")
+    file = _require(raw, "file", str, f"{where} {table}")
+    if Path(file).name != file or not file.endswith(".onnx"):
+        raise PackError(f"{where}: {table} file {file!r} must be a plain *.onnx name in the "
+                        "pack folder")
+    checksums = {key: _require(raw, key, str, f"{where} {table}")
+                 for key in ("sha256", "weights_sha256")}
+    for key, value in checksums.items():
+        if not _is_sha256(value):
+            raise PackError(f"{where}: {table} {key} must be 64 lowercase hex digits (a "
+                            f"sha256), got {value[:20]!r}")
+    graph_format = raw.get("graph_format")
+    if not isinstance(graph_format, int) or isinstance(graph_format, bool) or graph_format < 1:
+        raise PackError(f"{where}: {table} graph_format must be a whole number from 1, got "
+                        f"{graph_format!r}")
+    return GraphEntry(file=file, sha256=checksums["sha256"],
+                      weights_sha256=checksums["weights_sha256"], graph_format=graph_format)
 
 
 def load_pack(root: Path) -> StylePack:
@@ -220,14 +298,16 @@ def load_pack(root: Path) -> StylePack:
 
 def write_network(
     root: Path, manifest_base: dict[str, Any], network: StyleNetwork, training: dict[str, Any],
-    reference_width: int | None = None,
+    reference_width: int | None = None, *, graphs: bool = True,
 ) -> Path:
     """Save ``network`` as ``<size>.safetensors`` in ``root`` and record it in the manifest.
 
     ``manifest_base`` holds pack, description and styles; other networks already in an
-    existing manifest are kept.
+    existing manifest are kept. With ``graphs`` (the default) the network's ONNX graphs,
+    plain and temporal, are exported beside the weights (seconds; needs onnxscript) and
+    recorded with their checksums, so the pack runs on OpenVINO and onnxruntime without
+    torch. Without, graphs of this size left from earlier weights are removed.
     """
-    import tomli_w
     from safetensors.torch import save_file
 
     root.mkdir(parents=True, exist_ok=True)
@@ -238,23 +318,48 @@ def write_network(
     save_file(state, str(tmp), metadata={"format_version": str(FORMAT_VERSION),
                                          "size": spec.size})
     tmp.replace(root / file)
+    weights_sha256 = sha256_of(root / file)
+    entry: dict[str, Any] = {"file": file, "sha256": weights_sha256,
+                             "channels": spec.channels, "blocks": spec.blocks,
+                             "training": training}
+    if reference_width is not None:
+        entry["reference_width"] = int(reference_width)
+    if graphs:
+        from stylecast.model.packnet import write_graphs
+
+        entry.update(write_graphs(root, network, weights_sha256))
+    else:
+        for suffix in GRAPH_KINDS.values():
+            (root / f"{spec.size}{suffix}").unlink(missing_ok=True)
+    update_manifest(root, manifest_base, spec.size, entry)
+    return root / file
+
+
+def update_manifest(root: Path, manifest_base: dict[str, Any] | None, size: str,
+                    entry: dict[str, Any]) -> None:
+    """Write ``[networks.<size>]`` = ``entry`` into ``root``'s manifest, atomically; other
+    networks are kept, and with ``manifest_base`` None so are pack, description and styles."""
+    import tomli_w
+
     manifest_path = root / MANIFEST
     existing: dict[str, Any] = {}
     if manifest_path.is_file():
         existing = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
+    base = manifest_base if manifest_base is not None else {
+        key: value for key, value in existing.items()
+        if key not in ("format_version", "networks")}
     networks = dict(existing.get("networks", {}))
-    networks[spec.size] = {"file": file, "sha256": sha256_of(root / file),
-                           "channels": spec.channels, "blocks": spec.blocks,
-                           "training": training}
-    if reference_width is not None:
-        networks[spec.size]["reference_width"] = int(reference_width)
-    manifest = {"format_version": FORMAT_VERSION, **manifest_base, "networks": networks}
-    manifest_path.write_text(tomli_w.dumps(manifest), encoding="utf-8")
-    return root / file
+    networks[size] = entry
+    manifest = {"format_version": FORMAT_VERSION, **base, "networks": networks}
+    tmp = root / f".{MANIFEST}.tmp"
+    tmp.write_text(tomli_w.dumps(manifest), encoding="utf-8")
+    tmp.replace(manifest_path)
 
 
 def to_style_vector(weights: dict[int, float], num_styles: int) -> torch.Tensor:
     """(1, S) float32 style vector from {style index: weight}, normalised to sum 1."""
+    import torch
+
     vector = torch.zeros(1, num_styles)
     for index, weight in weights.items():
         vector[0, index] = float(weight)

@@ -31,14 +31,13 @@ from stylecast import __version__
 from stylecast.errors import EngineBuildError
 from stylecast.model.graph import INPUT_NAMES, OUTPUT_NAMES, FrameGraph
 from stylecast.model.network import StyleNetwork
+from stylecast.model.spec import GRAPH_FORMAT, OPSET
 from stylecast.runtime.quiet import quiet_exporter
 
 logger = logging.getLogger(__name__)
 
-#: ONNX opset the graph is exported at.
-OPSET = 18
-#: Bump whenever FrameGraph's inputs, outputs or export settings change meaning.
-GRAPH_FORMAT = 2
+# OPSET and GRAPH_FORMAT live in the torch-free spec module: a pack records the format its
+# shipped graph has, and the ONNX runtimes read that without torch.
 # Largest frame side the dynamic dimensions admit (8K plus headroom).
 _MAX_SIDE = 8192
 # Example frame used for tracing; H != W so the exporter cannot conclude they are equal.
@@ -132,6 +131,15 @@ def export_cached(
         logger.debug("reusing cached ONNX export %s", path)
         return path
     logger.info("exporting %s to ONNX (once per network; cached at %s)", what, path)
+    return write_export(path, fields, build, what=what, hint=hint)
+
+
+def write_export(
+    path: Path, fields: dict[str, str], build: Callable[[], torch.onnx.ONNXProgram], *,
+    what: str, hint: str = "",
+) -> Path:
+    """Export with ``build()`` to ``path`` (replacing it atomically), recording ``fields``
+    as metadata. Raises EngineBuildError naming ``what`` failed, plus ``hint``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with quiet_exporter():  # its chatter is for torch developers, not for users
@@ -147,6 +155,16 @@ def export_cached(
             f"writable{hint}."
         ) from exc
     return path
+
+
+def write_onnx(network: StyleNetwork, path: Path) -> Path:
+    """Export ``FrameGraph(network)`` to ``path`` (a style pack's graph), uncached.
+
+    Raises:
+        EngineBuildError: the exporter failed or the file could not be written.
+    """
+    return write_export(path, graph_fields(network), lambda: _export_program(network),
+                        what=f"the {network.spec.size} network")
 
 
 def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:

@@ -16,11 +16,10 @@ import torch
 from torch.export import Dim
 
 from stylecast.model.network import StyleNetwork
+from stylecast.model.spec import TEMPORAL_GRAPH_FORMAT
 from stylecast.runtime import export as plain_export
 from stylecast.temporal.graph import INPUT_NAMES, OUTPUT_NAMES, TemporalFrameGraph
 
-#: Bump whenever TemporalFrameGraph's inputs, outputs or export settings change meaning.
-TEMPORAL_GRAPH_FORMAT = 4
 _MAX_SIDE = 8192
 _EXAMPLE_HW = (64, 96)
 
@@ -57,6 +56,17 @@ def export_temporal_onnx(network: StyleNetwork, cache_dir: Path | None = None) -
         temporal_onnx_path(network, cache_dir), temporal_graph_fields(network),
         lambda: _export_program(network), what=f"the temporal {network.spec.size} graph",
         hint="; or run with --no-temporal")
+
+
+def write_temporal_onnx(network: StyleNetwork, path: Path) -> Path:
+    """Export ``TemporalFrameGraph(network)`` to ``path`` (a style pack's graph), uncached.
+
+    Raises:
+        EngineBuildError: the exporter failed or the file could not be written.
+    """
+    return plain_export.write_export(
+        path, temporal_graph_fields(network), lambda: _export_program(network),
+        what=f"the temporal {network.spec.size} graph")
 
 
 def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:

@@ -1,0 +1,50 @@
+"""What determines a network's parameter shapes and its exported graphs' meaning: no torch.
+
+Packs, the ONNX runtimes and the command line read these without importing torch; the
+torch modules (``stylecast.model.network``, the exporters) import them from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SIZES = ("lite", "full")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Everything that determines the network's parameter shapes.
+
+    Attributes:
+        size: ``"lite"`` or ``"full"``.
+        num_styles: rows in every conditional-norm table (length of the style vector).
+        channels: width of the 1/4-resolution body.
+        blocks: residual blocks in the bottleneck.
+    """
+
+    size: str
+    num_styles: int
+    channels: int
+    blocks: int
+
+    @property
+    def multiple(self) -> int:
+        """Height and width of the network input must be multiples of this."""
+        return 4
+
+    @classmethod
+    def preset(cls, size: str, num_styles: int) -> NetworkSpec:
+        if size == "lite":
+            return cls(size="lite", num_styles=num_styles, channels=64, blocks=5)
+        if size == "full":
+            return cls(size="full", num_styles=num_styles, channels=128, blocks=5)
+        raise ValueError(f"network size must be one of {SIZES}, got {size!r}")
+
+
+#: ONNX opset the graphs are exported at.
+OPSET = 18
+#: Bump whenever FrameGraph's inputs, outputs or export settings change meaning; a pack's
+#: shipped graph of another format is not used.
+GRAPH_FORMAT = 2
+#: The same for TemporalFrameGraph.
+TEMPORAL_GRAPH_FORMAT = 4
