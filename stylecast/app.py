@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from stylecast.errors import ConfigError
 from stylecast.mixer import StyleMixer
-from stylecast.model.network import SIZES
 from stylecast.model.pack import StylePack
+from stylecast.model.spec import SIZES
 from stylecast.runtime.base import Runtime
 from stylecast.styles import StyleCatalog
 from stylecast.stylizer import Stylizer
@@ -62,8 +62,10 @@ def choose_network(pack: StylePack, requested: str, runtime: str) -> str:
 
 
 def open_runtime_for(pack: StylePack, options: EngineOptions) -> Runtime:
+    """Open the runtime ``options`` ask for on ``pack``'s network. The ONNX runtimes run the
+    pack's shipped graphs and need no torch; torch is imported only where it is needed."""
     size = choose_network(pack, options.network, options.runtime)
-    network = pack.load_network(size)
+    network = pack.network(size)
     from stylecast.runtime import open_runtime
 
     runtime = open_runtime(options.runtime, network=network, precision=options.precision,

@@ -162,16 +162,43 @@ def _styles_check() -> Check:
 
 
 def _machine_check() -> Check:
-    import torch
-
+    cores = f"{platform.machine()} {os.cpu_count()} cores"
+    try:
+        import torch
+    except ImportError:
+        # Not a fault: packs that ship their ONNX graphs run on the CPU runtimes without it.
+        return Check("machine", "cpu/gpu", True, f"{cores}, no torch (not needed on a CPU)")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA GPU"
-    return Check("machine", "cpu/gpu", True,
-                 f"{platform.machine()} {os.cpu_count()} cores, torch {torch.__version__}, {gpu}")
+    return Check("machine", "cpu/gpu", True, f"{cores}, torch {torch.__version__}, {gpu}")
+
+
+def _graphs_check() -> Check:
+    """Whether every pack's CPU network (the one ``auto`` picks there) can run on the CPU
+    runtimes: shipped graphs, or torch to export them."""
+    from stylecast.app import choose_network
+    from stylecast.errors import BackendUnavailable
+    from stylecast.model.packnet import TORCH_INSTALL, import_torch
+    from stylecast.styles import StyleCatalog
+
+    networks = [pack.network(choose_network(pack, "auto", "openvino"))
+                for pack in StyleCatalog.discover().packs]
+    problems = [problem for network in networks for kind in ("onnx", "temporal_onnx")
+                if (problem := network.graph_problem(kind)) is not None]
+    if not problems:
+        return Check("styles", "onnx graphs", True,
+                     "the packs ship their CPU networks' graphs: no torch needed")
+    more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
+    try:
+        import_torch("exporting graphs")
+    except BackendUnavailable:
+        return Check("styles", "onnx graphs", False, problems[0] + more, TORCH_INSTALL)
+    return Check("styles", "onnx graphs", True,
+                 f"exported with torch on first use: {problems[0]}{more}")
 
 
 def doctor_report(args: argparse.Namespace) -> int:
     checks = [_machine_check(), *_runtime_checks(), _vcam_check(), _capture_check(),
-              _obs_check(), _obs_script_check(), _styles_check()]
+              _obs_check(), _obs_script_check(), _styles_check(), _graphs_check()]
     if args.json:
         print(json.dumps([asdict(c) for c in checks], indent=2))
         return 0

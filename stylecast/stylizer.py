@@ -178,11 +178,10 @@ class Stylizer:
         self.runtime.warmup(width, height)
         if not self.temporal:
             return
-        from stylecast.temporal.graph import stats_channels
         from stylecast.temporal.state import TemporalInputs
 
         network = self.runtime.network
-        state = TemporalInputs.empty(network.spec.channels, stats_channels(network),
+        state = TemporalInputs.empty(network.spec.channels, network.stats_channels,
                                      height // 4, width // 4)
         style = np.zeros(network.spec.num_styles, dtype=np.float32)
         style[0] = 1.0

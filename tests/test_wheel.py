@@ -1,5 +1,6 @@
 """The built wheel is the whole product: installed into a fresh venv, outside the checkout,
-it lists the shipped styles, paints a photo and shows the OBS script in ``doctor``.
+with torch unimportable, it lists the shipped styles, paints a photo (on the pack's shipped
+ONNX graphs) and shows the OBS script in ``doctor``.
 
 Offline and quick: the wheel is built without build isolation (setuptools comes from this
 venv), the fresh venv has no pip of its own (this venv's pip installs into it), and its
@@ -77,6 +78,13 @@ def test_the_wheel_paints_and_ships_styles_and_the_obs_script(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "STYLECAST_STYLES", "PYTHONWARNINGS")}
     env.update(XDG_DATA_HOME=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    # As on a CPU user's machine, where `pip install stylecast` brings no torch: this venv's
+    # torch (reached through the .pth line) is made unimportable.
+    shim = tmp_path / "no-torch"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(
+        "import sys\nfor _name in ('torch', 'torchvision'):\n    sys.modules[_name] = None\n")
+    env["PYTHONPATH"] = str(shim)
     exe = bindir / "stylecast"
 
     where = _run([bindir / "python", "-c", "import stylecast; print(stylecast.__file__)"],
@@ -105,3 +113,5 @@ def test_the_wheel_paints_and_ships_styles_and_the_obs_script(tmp_path: Path) ->
     assert Path(script.group(1)).is_file()
     assert Path(script.group(1)).is_relative_to(purelib)
     assert re.search(rf"styles\s+packs\s+{len(_shipped_style_names())} styles", doctor), doctor
+    assert "no torch" in doctor, doctor
+    assert re.search(r"^\[ok  \] styles\s+onnx graphs", doctor, re.MULTILINE), doctor

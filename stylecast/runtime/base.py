@@ -5,13 +5,16 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 
 from stylecast.errors import BackendUnavailable, ConfigError
-from stylecast.model.network import StyleNetwork
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
+
+if TYPE_CHECKING:  # no torch at import: the ONNX runtimes run a pack's graphs without it
+    from stylecast.model.network import StyleNetwork
+    from stylecast.model.packnet import PackNetwork
 
 #: Precision names a user may ask for; "auto" lets the runtime pick its fastest exact-enough one.
 PRECISIONS = ("auto", "f32", "f16", "bf16")
@@ -131,6 +134,10 @@ class Runtime(abc.ABC):
     compiles or loads; raises BackendUnavailable with the reason), ``infer`` many times from
     one thread, ``close()`` exactly once (idempotent anyway).
 
+    ``network`` is a pack's network (``PackNetwork``: the ONNX runtimes run the pack's own
+    graphs, no torch) or a torch ``StyleNetwork``; the torch runtimes replace it with the
+    torch module in ``open()`` (``stylecast.runtime.graphs``).
+
     Options that only some runtimes have (torch-cuda's ``cuda_graph`` and ``compile``) are
     extra keyword-only arguments of that runtime's constructor, named in ``option_names``;
     ``open_runtime(..., options=...)`` passes each runtime the ones it takes.
@@ -150,10 +157,10 @@ class Runtime(abc.ABC):
     max_in_flight: ClassVar[int] = 1
 
     def __init__(
-        self, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,
-        cache_dir: Path | None = None,
+        self, *, network: StyleNetwork | PackNetwork, precision: str = "auto",
+        threads: int | None = None, cache_dir: Path | None = None,
     ) -> None:
-        self.network = network
+        self.network: StyleNetwork | PackNetwork = network
         self.precision = precision
         self.threads = threads
         self.cache_dir = cache_dir

@@ -19,11 +19,13 @@ from stylecast.runtime.base import (
     check_frame,
     resolve_precision,
 )
-from stylecast.runtime.export import export_onnx
+from stylecast.runtime.graphs import onnx_graph
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 _INSTALL = "pip install onnxruntime"
 _PROVIDER = "CPUExecutionProvider"
+_REMEDY = ("reinstall the pack if the file is in it, else delete the file to have it "
+           "exported again")
 
 
 def _import_onnxruntime() -> Any:
@@ -53,7 +55,7 @@ class OnnxRuntimeRuntime(Runtime):
         return Capabilities(device="cpu", precisions=("f32",))
 
     def open(self) -> None:
-        """Export (or reuse) the ONNX graph and create the session.
+        """Take the pack's ONNX graph (or export one) and create the session.
 
         Raises:
             BackendUnavailable: onnxruntime is missing, or a precision other than f32 was
@@ -62,7 +64,7 @@ class OnnxRuntimeRuntime(Runtime):
         """
         _import_onnxruntime()
         resolve_precision(self.name, self.precision, self.capabilities())
-        path = export_onnx(self.network, self.cache_dir)
+        path = onnx_graph(self.network, self.cache_dir)
         self._session = self._session_for(path)
         self._feeds = FrameFeeds(self.network.spec.num_styles)
 
@@ -80,8 +82,7 @@ class OnnxRuntimeRuntime(Runtime):
         try:
             return ort.InferenceSession(str(path), options, providers=[_PROVIDER])
         except load_errors as exc:
-            raise EngineBuildError(f"onnxruntime could not load {path}: {exc}; delete the file "
-                                   "to have it exported again") from exc
+            raise EngineBuildError(f"onnxruntime could not load {path}: {exc}; {_REMEDY}") from exc
 
     def infer(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float
@@ -101,12 +102,11 @@ class OnnxRuntimeRuntime(Runtime):
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,
         state: TemporalInputs,
     ) -> tuple[np.ndarray, TemporalOutputs]:
-        """``TemporalFrameGraph`` (exported on first use); see ``Runtime.infer_temporal``."""
+        """``TemporalFrameGraph`` (the pack's, or exported on first use); see
+        ``Runtime.infer_temporal``."""
         check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
         if self._temporal_session is None:
-            from stylecast.temporal.export import export_temporal_onnx
-
-            path = export_temporal_onnx(self.network, self.cache_dir)
+            path = onnx_graph(self.network, self.cache_dir, temporal=True)
             self._temporal_session = self._session_for(path)
         feeds = {**self._feeds(frame, style, strength, preserve), **state.feeds()}
         out, features, stats = self._temporal_session.run(None, feeds)

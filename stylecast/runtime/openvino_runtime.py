@@ -29,12 +29,14 @@ from stylecast.runtime.base import (
     check_frame,
     resolve_precision,
 )
-from stylecast.runtime.export import export_onnx
+from stylecast.runtime.graphs import onnx_graph
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 logger = logging.getLogger(__name__)
 
 _INSTALL = "pip install openvino"
+_REMEDY = ("reinstall the pack if the file is in it, else delete the file to have it "
+           "exported again")
 # OpenVINO's names for our precisions (its Type.to_string() gives the same names back).
 _OV_PRECISION = {"f32": "f32", "bf16": "bf16"}
 # Compiled sizes kept at once; a resolution switch back and forth stays cheap.
@@ -85,7 +87,8 @@ class OpenVinoRuntime(Runtime):
         return Capabilities(device=device, precisions=precisions)
 
     def open(self) -> None:
-        """Export (or reuse) the ONNX graph, read it and compile it once at a probe size.
+        """Take the pack's ONNX graph (or export one), read it and compile it once at a
+        probe size.
 
         Raises:
             BackendUnavailable: OpenVINO is missing, or the precision asked for cannot run
@@ -97,12 +100,11 @@ class OpenVinoRuntime(Runtime):
         caps = self._capabilities_of(self._core)
         self._precision = resolve_precision(self.name, self.precision, caps)
         self._device_name = caps.device
-        path = export_onnx(self.network, self.cache_dir)
+        path = onnx_graph(self.network, self.cache_dir)
         try:
             self._model = self._core.read_model(str(path))
         except RuntimeError as exc:
-            raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; delete the file "
-                                   "to have it exported again") from exc
+            raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; {_REMEDY}") from exc
         self._compiled: OrderedDict[tuple[int, int], tuple[Any, Any]] = OrderedDict()
         self._feeds = FrameFeeds(self.network.spec.num_styles)
         self._request_for(*_PROBE_HW)
@@ -168,16 +170,14 @@ class OpenVinoRuntime(Runtime):
     _builder: ThreadPoolExecutor | None = None
 
     def _temporal_graph(self) -> Any:
-        """The temporal graph as read by OpenVINO (exported and read on first use)."""
+        """The temporal graph as read by OpenVINO (the pack's, or exported; on first use)."""
         if self._temporal_model is None:
-            from stylecast.temporal.export import export_temporal_onnx
-
-            path = export_temporal_onnx(self.network, self.cache_dir)
+            path = onnx_graph(self.network, self.cache_dir, temporal=True)
             try:
                 self._temporal_model = self._core.read_model(str(path))
             except RuntimeError as exc:
-                raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; delete the "
-                                       "file to have it exported again") from exc
+                raise EngineBuildError(f"OpenVINO could not read {path}: {exc}; "
+                                       f"{_REMEDY}") from exc
             self._temporal_compiled: OrderedDict[tuple[int, int], Any] = OrderedDict()
             self._building: dict[tuple[int, int], Future[Any]] = {}
             self._unbuildable: set[tuple[int, int]] = set()

@@ -11,6 +11,7 @@ import torch
 from stylecast.errors import BackendUnavailable
 from stylecast.model.graph import FrameGraph
 from stylecast.runtime.base import Runtime, RuntimeInfo
+from stylecast.runtime.graphs import torch_network
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
 
@@ -26,6 +27,7 @@ class TorchRuntime(Runtime):
                                      "was asked for (try --runtime openvino for bf16)")
         if self.threads:
             torch.set_num_threads(self.threads)
+        self.network = torch_network(self.network)
         self._graph = FrameGraph(self.network).eval()
         self._closed = False
 

@@ -12,28 +12,89 @@ cannot deliver it is unavailable.
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stylecast.errors import BackendUnavailable, ConfigError, EngineBuildError
-from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import PRECISIONS, Runtime
-from stylecast.runtime.onnxruntime_runtime import OnnxRuntimeRuntime
-from stylecast.runtime.openvino_runtime import OpenVinoRuntime
-from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.runtime.tensorrt_runtime import TensorRTRuntime
-from stylecast.runtime.torch_cuda import TorchCudaRuntime
+
+if TYPE_CHECKING:
+    from stylecast.model.network import StyleNetwork
+    from stylecast.model.packnet import PackNetwork
 
 logger = logging.getLogger(__name__)
 
-RUNTIMES: dict[str, type[Runtime]] = {
-    cls.name: cls
-    for cls in (TensorRTRuntime, TorchCudaRuntime, OpenVinoRuntime, OnnxRuntimeRuntime,
-                TorchRuntime)
+# name -> (module, class, device kind, install hint). The classes are imported when first
+# asked for: the torch runtimes' modules import torch, which a CPU install need not have.
+_WHERE: dict[str, tuple[str, str, str, str]] = {
+    "tensorrt": ("stylecast.runtime.tensorrt_runtime", "TensorRTRuntime", "cuda",
+                 "pip install 'stylecast[tensorrt]'"),
+    "torch-cuda": ("stylecast.runtime.torch_cuda", "TorchCudaRuntime", "cuda",
+                   "pip install 'stylecast[gpu]' (with the CUDA build of torch)"),
+    "openvino": ("stylecast.runtime.openvino_runtime", "OpenVinoRuntime", "cpu",
+                 "pip install openvino"),
+    "onnxruntime": ("stylecast.runtime.onnxruntime_runtime", "OnnxRuntimeRuntime", "cpu",
+                    "pip install onnxruntime"),
+    "torch": ("stylecast.runtime.pytorch", "TorchRuntime", "cpu",
+              "pip install torch==2.13.0 'stylecast[torch]'"),
 }
-#: The order "auto" tries: fastest first, the always-present torch CPU runtime last.
+
+
+def _missing_runtime(name: str, device_kind: str, hint: str, reason: str) -> type[Runtime]:
+    """A stand-in for a runtime whose module cannot be imported (torch is absent): it is
+    listed and passed over like any unavailable runtime, with ``reason``."""
+
+    def unavailable(*_: Any, **__: Any) -> Any:
+        raise BackendUnavailable(reason)
+
+    attributes = {"name": name, "device_kind": device_kind, "fix_hint": hint,
+                  "capabilities": classmethod(unavailable), "open": unavailable,
+                  "infer": unavailable, "close": lambda self: None,
+                  "info": property(unavailable)}
+    return type(f"Missing{name.title().replace('-', '')}Runtime", (Runtime,), attributes)
+
+
+class _RuntimeTable(MutableMapping[str, type[Runtime]]):
+    """``RUNTIMES``: the runtime classes by name, each imported on first access."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Runtime]] = {}
+
+    def __getitem__(self, name: str) -> type[Runtime]:
+        cls = self._classes.get(name)
+        if cls is not None:
+            return cls
+        if name not in _WHERE:
+            raise KeyError(name)
+        module, attribute, device_kind, hint = _WHERE[name]
+        try:
+            cls = getattr(importlib.import_module(module), attribute)
+        except ImportError as exc:
+            reason = f"{exc}; {hint}"
+            if (exc.name or "").split(".")[0] == "torch":
+                reason = f"the {name} runtime needs PyTorch, which is not installed: {hint}"
+            cls = _missing_runtime(name, device_kind, hint, reason)
+        self._classes[name] = cls
+        return cls
+
+    def __setitem__(self, name: str, cls: type[Runtime]) -> None:
+        self._classes[name] = cls
+
+    def __delitem__(self, name: str) -> None:
+        del self._classes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(_WHERE), **dict.fromkeys(self._classes)})
+
+    def __len__(self) -> int:
+        return len(set(_WHERE) | set(self._classes))
+
+
+RUNTIMES: MutableMapping[str, type[Runtime]] = _RuntimeTable()
+#: The order "auto" tries: fastest first, the torch CPU runtime last.
 AUTO_ORDER = ("tensorrt", "torch-cuda", "openvino", "onnxruntime", "torch")
 
 
@@ -46,6 +107,8 @@ def _lookup(name: str) -> type[Runtime]:
 
 
 def _check_options(options: Mapping[str, Any]) -> None:
+    if not options:
+        return  # and no runtime module is imported for nothing
     known = {option for cls in RUNTIMES.values() for option in cls.option_names}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -54,7 +117,7 @@ def _check_options(options: Mapping[str, Any]) -> None:
 
 
 def _open_one(
-    name: str, network: StyleNetwork, precision: str, threads: int | None,
+    name: str, network: StyleNetwork | PackNetwork, precision: str, threads: int | None,
     cache_dir: Path | None, options: Mapping[str, Any],
 ) -> Runtime:
     cls = _lookup(name)
@@ -71,14 +134,16 @@ def _open_one(
 
 
 def open_runtime(
-    name: str, *, network: StyleNetwork, precision: str = "auto", threads: int | None = None,
+    name: str, *, network: StyleNetwork | PackNetwork, precision: str = "auto",
+    threads: int | None = None,
     cache_dir: Path | None = None, options: Mapping[str, Any] | None = None,
 ) -> Runtime:
     """Open a runtime by name, or the first that opens when ``name`` is "auto".
 
     Args:
         name: a key of ``RUNTIMES``, or "auto" to walk ``AUTO_ORDER``.
-        network: the network to run.
+        network: the network to run: a pack's (``StylePack.network``; the ONNX runtimes
+            run its shipped graphs, without torch) or a torch ``StyleNetwork``.
         precision: one of ``PRECISIONS``; "auto" lets each runtime choose its fastest.
         threads: CPU threads for inference; None leaves the runtime's default.
         cache_dir: root of the stylecast cache; the user cache directory when None.

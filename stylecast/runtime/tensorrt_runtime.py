@@ -42,6 +42,7 @@ from stylecast.runtime.base import (
     check_frame,
     resolve_precision,
 )
+from stylecast.runtime.graphs import torch_network
 from stylecast.runtime.tensorrt_plan import (
     DEFAULT_SIZES,
     BindingPlan,
@@ -238,6 +239,7 @@ class TensorRTRuntime(Runtime):
                 was built for another setup.
         """
         caps = self.capabilities()
+        self.network = torch_network(self.network)
         self._precision = resolve_precision(self.name, self.precision, caps)
         self._device_name = caps.device
         self._trt = _import_tensorrt()

@@ -32,6 +32,7 @@ from stylecast.runtime.base import (
     resolve_precision,
 )
 from stylecast.runtime.device_graph import DeviceFrameGraph, device_network
+from stylecast.runtime.graphs import torch_network
 from stylecast.runtime.torch_cuda_plan import (
     CUDA_PRECISIONS,
     MAX_SHAPES,
@@ -135,6 +136,7 @@ class TorchCudaRuntime(Runtime):
 
     def open(self) -> None:
         caps = self.capabilities()
+        self.network = torch_network(self.network)
         self._precision = resolve_precision(self.name, self.precision, caps)
         self._device_name = caps.device
         self._dtype = TORCH_DTYPES[self._precision]

@@ -184,13 +184,11 @@ class TemporalCache:
     """
 
     def __init__(self, runtime: Runtime, config: TemporalConfig | None = None) -> None:
-        from stylecast.temporal.graph import stats_channels
-
         self.runtime = runtime
         self.config = config or TemporalConfig()
         self.stats = TemporalStats()
         self._channels = runtime.network.spec.channels
-        self._stats_channels = stats_channels(runtime.network)
+        self._stats_channels = runtime.network.stats_channels
         cfg = self.config
         self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         # The preset's own stride, kept for flow images too small for the configured
