@@ -292,7 +292,7 @@ def _run_live(args: argparse.Namespace) -> int:
         raise
     print(f"stylecast: {source.description} -> {', '.join(pipeline.active_sinks)} "
           f"[{stylizer.runtime.info.name} {stylizer.runtime.info.precision}]", file=sys.stderr)
-    server = bridge = None
+    server = bridge = controller = None
     try:
         if obs is not None or not args.no_control:
             from stylecast.control.controller import LiveController
@@ -303,6 +303,8 @@ def _run_live(args: argparse.Namespace) -> int:
     except BaseException:
         if server is not None:
             server.stop()
+        if controller is not None:
+            controller.close()
         pipeline.stop()
         raise
     deadline = time.monotonic() + args.duration if args.duration else None
@@ -318,6 +320,8 @@ def _run_live(args: argparse.Namespace) -> int:
             bridge.stop()
         if server is not None:
             server.stop()
+        if controller is not None:
+            controller.close()
         pipeline.stop()
     print("stylecast: " + status_line(pipeline.stats.snapshot(), stylizer.mixer.dominant()),
           file=sys.stderr)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from stylecast.control.thumbnails import Thumbnails
 from stylecast.errors import ConfigError, StylecastError, StyleNotFound
 from stylecast.model.pack import StylePack
 from stylecast.pipeline import Pipeline
@@ -50,7 +51,7 @@ class LiveController:
         self.stylizer = stylizer
         self.pack = pack
         self._lock = threading.Lock()
-        self._thumbs: dict[str, bytes] = {}
+        self._thumbs = Thumbnails(stylizer.mixer.names, self._render_thumbnail)
         self._preview: tuple[int, int, bytes] | None = None  # (frame index, width, jpeg)
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
         pipeline.add_listener(self._forward)
@@ -168,16 +169,17 @@ class LiveController:
         return data
 
     def thumbnail(self, style: str) -> bytes:
+        """``style`` on the reference frame: rendered once, by one worker between live
+        frames, at a size the runtime has ready (``stylecast.control.thumbnails``)."""
         self._check(style)
-        with self._lock:
-            if style in self._thumbs:
-                return self._thumbs[style]
-        vector = np.zeros(len(self.stylizer.mixer.names), dtype=np.float32)
-        vector[self.stylizer.mixer.names.index(style)] = 1.0
-        data = _png(self.stylizer.render_style(reference_frame(*THUMB_SIZE), vector))
-        with self._lock:
-            self._thumbs[style] = data
-        return data
+        return self._thumbs.get(style)
+
+    def _render_thumbnail(self, vector: np.ndarray) -> bytes:
+        return _png(self.stylizer.render_style(reference_frame(*THUMB_SIZE), vector))
+
+    def close(self) -> None:
+        """Stop the thumbnail worker; idempotent."""
+        self._thumbs.close()
 
     # -- numbers ---------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

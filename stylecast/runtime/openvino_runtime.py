@@ -45,8 +45,10 @@ _MAX_SIZES = 4
 # come in eighths of the frame's, and a scene meets a few of those sizes.
 _MAX_TEMPORAL_SIZES = 32
 # Size compiled during open(), so build and precision failures surface there, where "auto"
-# can still move on, rather than on the first live frame.
-_PROBE_HW = (64, 96)
+# can still move on, rather than on the first live frame. It is the control page's
+# thumbnail size (stylecast.control.controller.THUMB_SIZE), so opening the page mid-show
+# never compiles under the live inference lock.
+_PROBE_HW = (108, 192)
 
 
 def _import_openvino() -> Any:
