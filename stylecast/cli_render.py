@@ -39,6 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    from stylecast.cli_signals import interrupt_on_signals
+
+    with interrupt_on_signals():  # SIGTERM stops like Ctrl-C: the output stays playable
+        return _render(args)
+
+
+def _render(args: argparse.Namespace) -> int:
     from stylecast.stills import stills_source
 
     source = stills_source(args.input)
@@ -91,20 +98,35 @@ def _render_video(args: argparse.Namespace) -> int:
     # Refuse a bad INPUT or -o before loading a network (which may export for seconds).
     spec = args.input
     source = open_source(spec, size=args.size, fps=args.fps, loop=False, live=False)
-    sink = open_file_output(args.output)
-    stylizer, _pack = build_stylizer(args.style, engine_options(args))
-    endless = spec.split(":")[0] == "test"
-    limit = (args.frames or 300) if endless else args.frames
-    pipeline = Pipeline(source, stylizer, [sink], live=False, max_frames=limit)
-    pipeline.start()
+    try:
+        sink = open_file_output(args.output)
+    except BaseException:
+        source.close()
+        raise
+    try:
+        stylizer, _pack = build_stylizer(args.style, engine_options(args))
+        endless = spec.split(":")[0] == "test"
+        limit = (args.frames or 300) if endless else args.frames
+        pipeline = Pipeline(source, stylizer, [sink], live=False, max_frames=limit)
+        pipeline.start()
+    except BaseException:  # e.g. SIGTERM while the network loads: nothing left half-open
+        source.close()
+        sink.close()
+        raise
     total = limit or _frame_total(spec)
-    with tqdm(total=total, unit="frame", desc=f"render {args.output}", dynamic_ncols=True) as bar:
-        try:
+    try:
+        with tqdm(total=total, unit="frame", desc=f"render {args.output}",
+                  dynamic_ncols=True) as bar:
             while not pipeline.wait(timeout=0.25):
                 bar.update(pipeline.stats.frames - bar.n)
             bar.update(pipeline.stats.frames - bar.n)
-        finally:
-            pipeline.stop()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: close the output so what is written plays
+        pipeline.stop()
+        print(f"stylecast: stopped after {pipeline.stats.frames} frames; {args.output} is "
+              "closed and plays up to there", file=sys.stderr)
+        raise
+    finally:
+        pipeline.stop()
     if pipeline.error is not None:
         raise pipeline.error
     if not pipeline.active_sinks:

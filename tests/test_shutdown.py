@@ -115,3 +115,31 @@ def iter_queue(lines: queue.Queue[str]) -> list[str]:
     while not lines.empty():
         items.append(lines.get_nowait())
     return items
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_render_stopped_by_a_signal_leaves_a_playable_file(
+    tmp_path: Path, sig: signal.Signals,
+) -> None:
+    pack_root = tmp_path / "packs"
+    make_pack(pack_root / "testpack")
+    out = tmp_path / "painted.mp4"
+    env = {**os.environ, "STYLECAST_STYLES": str(pack_root), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "stylecast", "render", "test", "-o", str(out), "--frames",
+           "100000", "--style", "alpha", "--runtime", "torch", "--size", "160x120"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True, env=env, cwd=tmp_path)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    # Frames are on disk once the file passes the container header by a few frames' worth.
+    while not (out.exists() and out.stat().st_size > 20_000):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"render never wrote frames:\n{proc.communicate()[1]}")
+        time.sleep(0.1)
+    took = _stop_and_time(proc, sig)
+    _, err = proc.communicate()
+    assert took < EXIT_WITHIN_S, took
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "stopped after" in err
+    assert _frames_in(out) > 0
