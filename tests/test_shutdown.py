@@ -129,17 +129,34 @@ def test_render_stopped_by_a_signal_leaves_a_playable_file(
            "100000", "--style", "alpha", "--runtime", "torch", "--size", "160x120"]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True, env=env, cwd=tmp_path)
+    stopped: list[float] = []
+    err: list[str] = []
+
+    def pump() -> None:  # the progress bar writes no newlines: read in chunks
+        assert proc.stderr is not None
+        while chunk := proc.stderr.read(64):
+            err.append(chunk)
+            if not stopped and "stopped after" in "".join(err[-3:]):
+                stopped.append(time.monotonic())
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     deadline = time.monotonic() + READY_TIMEOUT_S
     # Frames are on disk once the file passes the container header by a few frames' worth.
     while not (out.exists() and out.stat().st_size > 20_000):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"render never wrote frames:\n{proc.communicate()[1]}")
+            reader.join(5)
+            pytest.fail(f"render never wrote frames:\n{''.join(err)}")
         time.sleep(0.1)
-    took = _stop_and_time(proc, sig)
-    _, err = proc.communicate()
-    assert took < EXIT_WITHIN_S, took
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err
-    assert "stopped after" in err
+    sent = time.monotonic()
+    _stop_and_time(proc, sig)
+    reader.join(5)
+    text = "".join(err)
+    # The output is closed when the line comes; the rest is the interpreter's own exit
+    # (torch's teardown), which a loaded 2-core machine can stretch past a few seconds.
+    assert stopped, text
+    assert stopped[0] - sent < EXIT_WITHIN_S, stopped[0] - sent
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text
     assert _frames_in(out) > 0
