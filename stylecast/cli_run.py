@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INPUT_HELP = (
-    "what to stylize: 'test' (built-in animated test pattern, needs nothing), a video file, "
+    "what to stylize: 'test' (built-in demo scene, needs nothing; test:testsrc2 and "
+    "test:smpte are FFmpeg's test cards), a video file, "
     "an image sequence like frames/%%05d.png, a webcam ('camera', /dev/video0, "
     "'avfoundation:0' on macOS, 'dshow:video=NAME' on Windows), a stream URL "
     "(udp://, tcp://, rtmp://, rtsp://, http://) or 'screen' (x11grab)"

@@ -88,10 +88,8 @@ def controls_strip(pack: StylePack, photo: Path, a: str, b: str, out: Path,
 
 def demo_picture(pack: StylePack, clip_frames: list[torch.Tensor], styles: list[str],
                  out: Path, width: int = 320) -> Path:
-    """Rows: the built-in test source's frame and each clip frame, in each of ``styles``.
-
-    Only stylized renders are drawn (plus the test pattern, which FFmpeg generates).
-    """
+    """Rows: the built-in test source's frame (the demo scene, which stylecast draws) and
+    each clip frame, in each of ``styles``."""
     from stylecast.capture import open_source
 
     height = width * 9 // 16 // 4 * 4

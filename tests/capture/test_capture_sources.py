@@ -105,7 +105,7 @@ def test_pattern_frames_have_the_size_and_advancing_pts() -> None:
         assert frame.data.flags["C_CONTIGUOUS"]
         assert (frame.index, frame.pts, frame.time_base) == (i, i, Fraction(1, 30))
     assert all(a.t_capture <= b.t_capture for a, b in zip(frames, frames[1:], strict=False))
-    # testsrc2 moves: the picture changes over the clip.
+    # The demo scene moves: the picture changes over the clip.
     assert np.abs(frames[0].data.astype(int) - frames[11].data.astype(int)).mean() > 1
 
 
@@ -117,6 +117,18 @@ def test_pattern_defaults_to_720p30() -> None:
     assert frame.data.shape == (720, 1280, 3)
 
 
+def test_the_default_is_the_demo_scene_drawn_the_same_every_time() -> None:
+    first = take(open_source("test", size=(320, 180), live=False), 40)
+    again = take(open_source("test:scene", size=(320, 180), live=False), 40)
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(first, again, strict=True))
+    # Texture and edges nearly everywhere (what paints like a picture): most 8x8 blocks
+    # vary, where testsrc2's colour bars leave 4 in 5 flat.
+    grey = first[0].data.astype(np.float32).mean(axis=2)[:176]
+    blocks = grey.reshape(22, 8, 40, 8).std(axis=(1, 3))
+    assert (blocks > 4).mean() > 0.5
+    assert np.abs(first[0].data.astype(int) - first[39].data).mean() > 5  # it pans
+
+
 @pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_every_named_pattern_opens(name: str) -> None:
     frames = take(open_source(f"test:{name}", size=(64, 48), live=False), 2)
@@ -124,7 +136,8 @@ def test_every_named_pattern_opens(name: str) -> None:
 
 
 def test_unknown_pattern_lists_the_known_ones() -> None:
-    with pytest.raises(CaptureError, match="unknown test pattern 'nope'.*test:testsrc2"):
+    with pytest.raises(CaptureError,
+                       match="unknown test pattern 'nope'.*test:scene.*test:testsrc2"):
         open_source("test:nope")
 
 
