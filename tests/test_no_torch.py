@@ -96,3 +96,13 @@ def test_a_live_run_with_the_temporal_cache_without_torch(no_torch_env: dict[str
     with av.open(str(tmp_path / "demo.mp4")) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames > 0
+
+
+def test_a_command_that_needs_torch_says_what_to_install(no_torch_env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    done = _stylecast(["train", str(styles_dir() / "classic" / "recipe.toml"), "--data",
+                       str(tmp_path)], no_torch_env, tmp_path)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "`stylecast train` needs PyTorch" in done.stderr
+    assert "pip install torch==2.13.0" in done.stderr
