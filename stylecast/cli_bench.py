@@ -101,7 +101,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "a row, stylizing only crops around what the history cannot show "
                    "(default: the cache's own, 1, what `run` uses; 0 runs every frame whole)")
     p.add_argument("--write", type=Path, default=None,
-                   help="prepend the results as markdown to this file (docs/BENCHMARKS.md)")
+                   help="prepend the results as markdown to this file (docs/dev/BENCHMARKS.md)")
     p.set_defaults(handler=bench)
 
 

@@ -43,7 +43,7 @@ def processing_size(
 
 #: Largest network input, in pixels, that ``stylecast run`` picks on a CPU runtime when no
 #: --process-size is given: 480x272 ran the lite network at 23 fps end to end for 720p
-#: output on a 2-core machine, where the full 720p frame ran at 3.8 fps (docs/BENCHMARKS.md).
+#: output on a 2-core machine, where the full 720p frame ran at 3.8 fps (docs/dev/BENCHMARKS.md).
 CPU_LIVE_PIXELS = 480 * 272
 
 

@@ -60,7 +60,7 @@ def measure_pipeline(stylizer: Stylizer, output: tuple[int, int],
                      live: bool = True) -> PipelineTiming:
     """As ``run_pipeline``, with a stylizer built by the caller; closes its runtime."""
     stylizer.runtime.warmup(*processing_size(output, process))
-    # testsrc2, as every table in docs/BENCHMARKS.md (the demo scene moves differently,
+    # testsrc2, as every table in docs/dev/BENCHMARKS.md (the demo scene moves differently,
     # which changes what the temporal cache may reuse).
     source = open_source("test:testsrc2", size=output, fps=30, live=live)
     pipeline = Pipeline(source, stylizer, [NullSink()], live=live)

@@ -1,4 +1,4 @@
-"""Bench results as JSON and as the markdown of docs/BENCHMARKS.md."""
+"""Bench results as JSON and as the markdown of docs/dev/BENCHMARKS.md."""
 
 from __future__ import annotations
 
