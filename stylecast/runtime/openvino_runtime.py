@@ -7,6 +7,8 @@ back and checked (../shared/notes/cpu-inference-and-packaging.md).
 
 The ONNX graph has dynamic height and width; each frame size gets its own static reshape
 and compile (a fraction of a second, and live sizes rarely change), kept in a small LRU.
+Crops of the frame (the temporal cache's region path) share one compile for any size
+instead, prepared per crop size in the background (see ``temporal_ready``).
 """
 
 from __future__ import annotations
@@ -41,9 +43,17 @@ _REMEDY = ("reinstall the pack if the file is in it, else delete the file to hav
 _OV_PRECISION = {"f32": "f32", "bf16": "bf16"}
 # Compiled sizes kept at once; a resolution switch back and forth stays cheap.
 _MAX_SIZES = 4
-# The temporal graph also runs on crops of the frame (the cache's region path): crop sides
-# come in eighths of the frame's, and a scene meets a few of those sizes.
-_MAX_TEMPORAL_SIZES = 32
+# Frame sizes the temporal graph is compiled for at once, each for its own size (fastest).
+# Crops of the frame (the cache's region path) all run on one more compile of it for any
+# height and width: every compile holds ~23 MB whatever its size (measured, 480x268 bf16,
+# half of it the fused kernels OpenVINO generates per compile), and crops come in up to
+# ~50 sizes per frame size, so one compile per crop size grew a long show by ~23 MB per
+# new size (issue #23). A crop size costs the shared compile ~1-2 MB of kernels instead.
+_MAX_TEMPORAL_SIZES = 4
+# Crop sizes remembered as crops (each a few bytes; its kernels live in OpenVINO's own
+# bounded caches). Past this, the least recently used is forgotten and, if asked for
+# again, prepared again.
+_MAX_CROP_SIZES = 256
 # Size compiled during open(), so build and precision failures surface there, where "auto"
 # can still move on, rather than on the first live frame. It is the control page's
 # thumbnail size (stylecast.control.controller.THUMB_SIZE), so opening the page mid-show
@@ -127,14 +137,16 @@ class OpenVinoRuntime(Runtime):
             model.reshape(shapes)
             compiled = self._core.compile_model(model, "CPU", self._config())
         except RuntimeError as exc:
-            raise EngineBuildError(f"OpenVINO could not compile the {what} for {width}x{height} "
-                                   f"at {self._precision}: {exc}") from exc
+            raise EngineBuildError(f"OpenVINO could not compile the {what} for "
+                                   f"{_size_text(width, height)} at {self._precision}: "
+                                   f"{exc}") from exc
         in_effect = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         if in_effect != self._precision:
             # OpenVINO falls back silently; stylecast does not.
             raise BackendUnavailable(f"OpenVINO compiled at {in_effect}, not the {self._precision} "
                                      "asked for; ask for --precision f32")
-        logger.debug("OpenVINO compiled the %s at %dx%d, %s", what, width, height, in_effect)
+        logger.debug("OpenVINO compiled the %s for %s, %s", what, _size_text(width, height),
+                     in_effect)
         return compiled
 
     def _request_for(self, height: int, width: int) -> Any:
@@ -185,6 +197,8 @@ class OpenVinoRuntime(Runtime):
             self._unbuildable: set[tuple[int, int]] = set()
             # reshape() changes the one model in place: one compile at a time.
             self._compile_lock = threading.Lock()
+            self._crops: OrderedDict[tuple[int, int], None] = OrderedDict()  # ready sizes
+            self._crop_graph: tuple[Any, Any, Any] | None = None  # compiled, live, builder
         return self._temporal_model
 
     def _compile_temporal(self, height: int, width: int) -> Any:
@@ -204,13 +218,18 @@ class OpenVinoRuntime(Runtime):
             self._temporal_compiled.popitem(last=False)
 
     def _temporal_request_for(self, height: int, width: int) -> Any:
-        """Compiled temporal graph for one frame size (compiled here if not yet)."""
+        """The temporal graph's request for this size: the crop graph's for a crop size
+        ``temporal_ready`` prepared, else the one compiled for this frame size (compiled
+        here if not yet)."""
         self._temporal_graph()
         key = (height, width)
+        if key in self._building:  # a crop size still being prepared: wait for it
+            futures.wait([self._building[key]])
+            self.temporal_ready(height, width)
+        if key in self._crops and self._crop_graph is not None:
+            self._crops.move_to_end(key)
+            return self._crop_graph[1]
         request = self._temporal_compiled.get(key)
-        if request is None and key in self._building:
-            request = self._building.pop(key).result()  # a background compile: wait for it
-            self._keep_temporal(key, request)
         if request is not None:
             self._temporal_compiled.move_to_end(key)
             return request
@@ -219,16 +238,24 @@ class OpenVinoRuntime(Runtime):
         return request
 
     def finish_builds(self) -> None:
-        """Wait for the background compiles of temporal sizes; see ``Runtime.finish_builds``."""
+        """Wait for the crop sizes being prepared in the background; see
+        ``Runtime.finish_builds``."""
         futures.wait(list(self._building.values()))
 
     def temporal_ready(self, height: int, width: int) -> bool:
-        """True once the temporal graph is compiled for this size; else its compile starts
-        on a background thread (~0.4 s at 480x272 here) and this says False meanwhile. See
-        ``Runtime.temporal_ready``."""
+        """True once crops of this size can run; else their preparation starts on a
+        background thread and this says False meanwhile. See ``Runtime.temporal_ready``.
+
+        Preparing a size: the crop graph (the temporal graph compiled once for any height
+        and width, on the first size asked for) runs once at it, which makes OpenVINO
+        create and cache its kernels for that shape (tens of ms) off the live thread. The
+        cache asks for every crop size of its frame size on its first frame
+        (``TemporalCache``), so they are all ready, and the memory they take is taken,
+        within a second or two of the start, not over the show.
+        """
         self._temporal_graph()
         key = (height, width)
-        if key in self._temporal_compiled:
+        if key in self._crops:
             return True
         if key in self._unbuildable:
             return False
@@ -236,21 +263,47 @@ class OpenVinoRuntime(Runtime):
         if future is None:
             if self._builder is None:
                 self._builder = ThreadPoolExecutor(1, thread_name_prefix="openvino-compile")
-            self._building[key] = self._builder.submit(self._compile_temporal, height, width)
+            self._building[key] = self._builder.submit(self._prepare_crop, height, width)
             return False
         if not future.done():
             return False
         del self._building[key]
         try:
-            request = future.result()
+            future.result()
         except (EngineBuildError, BackendUnavailable) as exc:
             # Not fatal: the cache runs whole frames instead. Never retried.
             logger.warning("the temporal graph did not compile at %dx%d; frames of that "
                            "crop run whole: %s", width, height, exc)
             self._unbuildable.add(key)
             return False
-        self._keep_temporal(key, request)
+        self._crops[key] = None
+        if len(self._crops) > _MAX_CROP_SIZES:
+            self._crops.popitem(last=False)
         return True
+
+    def _prepare_crop(self, height: int, width: int) -> None:
+        """On the builder thread: compile the crop graph if not yet, then run it once at
+        this size on the builder's own request (zeros in, result dropped)."""
+        with self._compile_lock:
+            if self._crop_graph is None:
+                channels = self.network.spec.channels
+                shapes = {"frame": [1, -1, -1, 3], "prev_feats": [1, -1, -1, channels],
+                          "confidence": [1, 1, -1, -1]}
+                compiled = self._compile(self._temporal_graph(), shapes,
+                                         "temporal graph for crops", -1, -1)
+                self._crop_graph = (compiled, compiled.create_infer_request(),
+                                    compiled.create_infer_request())
+            graph = self._crop_graph
+        stats = graph[0].input("prev_stats").get_partial_shape()[2].get_length()
+        state = TemporalInputs.empty(self.network.spec.channels, stats, height // 4, width // 4)
+        style = np.zeros(self.network.spec.num_styles, np.float32)
+        inputs = {**FrameFeeds(len(style))(np.zeros((height, width, 3), np.uint8), style,
+                                           1.0, 0.0), **state.feeds()}
+        try:
+            graph[2].infer(inputs, share_inputs=True, share_outputs=True)
+        except RuntimeError as exc:
+            raise EngineBuildError(f"OpenVINO could not run the temporal graph for crops "
+                                   f"at {width}x{height}: {exc}") from exc
 
     def infer_temporal(
         self, frame: np.ndarray, style: np.ndarray, strength: float, preserve: float,
@@ -277,6 +330,8 @@ class OpenVinoRuntime(Runtime):
             self._builder = None
         self._temporal_model = None
         self._temporal_compiled = OrderedDict()
+        self._crops = OrderedDict()
+        self._crop_graph = None
         self._building = {}
         self._compiled = OrderedDict()
         self._model = None
@@ -285,3 +340,8 @@ class OpenVinoRuntime(Runtime):
     @property
     def info(self) -> RuntimeInfo:
         return RuntimeInfo(name=self.name, device=self._device_name, precision=self._precision)
+
+
+def _size_text(width: int, height: int) -> str:
+    """``WxH``, or "any size" for the crop graph's dynamic dimensions (-1)."""
+    return "any size" if width < 0 or height < 0 else f"{width}x{height}"

@@ -45,7 +45,7 @@ import numpy as np
 
 from stylecast.errors import ConfigError
 from stylecast.runtime.base import Runtime
-from stylecast.temporal.region import Crop, crops_for, untrusted_cells
+from stylecast.temporal.region import Crop, crop_sizes, crops_for, untrusted_cells
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 from stylecast.temporal.warp_cpu import Warper
 
@@ -200,6 +200,7 @@ class TemporalCache:
         self._photometric_ramp = np.clip(
             (cfg.photo_high - errors) / (cfg.photo_high - cfg.photo_low), 0.0, 1.0)
         self._erode_kernel = np.ones((cfg.erode, cfg.erode), np.uint8)
+        self._prepared: tuple[int, int] | None = None  # feature grid _prepare_crops ran for
         self.reset()
 
     def reset(self) -> None:
@@ -239,6 +240,8 @@ class TemporalCache:
         self.stats.frames += 1
         if self._gray is not None and self._gray.shape != gray.shape:
             self.reset()
+        if cfg.reuse and cfg.region and self._prepared != (height, width):
+            self._prepare_crops(height, width)
         if self._static(smooth, style, strength, preserve) and self._output is not None:
             self.stats.static_frames += 1
             self.stats.overhead_ms += (time.perf_counter() - t0) * 1000.0
@@ -262,6 +265,15 @@ class TemporalCache:
         self._key = (style.copy(), strength, preserve)
         self.stats.overhead_ms += (t1 - t0) * 1000.0 + (time.perf_counter() - t2) * 1000.0
         return out
+
+    def _prepare_crops(self, height: int, width: int) -> None:
+        """Ask the runtime for every crop size of this feature grid at once: one that
+        prepares each size in the background (OpenVINO) then does them all at the start,
+        where the memory they take is part of the warm-up, rather than one by one as a long
+        show meets them (issue #23)."""
+        self._prepared = (height, width)
+        for rows, cols in crop_sizes(height, width, self.config.region_max_area):
+            self.runtime.temporal_ready(rows * 4, cols * 4)
 
     def _may_reuse(self, motion: _Motion) -> bool:
         """Whether this frame may skip the whole-frame network run: reuse allowed and not

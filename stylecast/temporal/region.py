@@ -9,9 +9,9 @@ margin of context on every side that is not the frame's own edge: with a 32-px m
 shipped lite network's output inside the crop is within ~0.2 levels of the whole frame's on
 held-out photos (exact from 64 px; docs/TEMPORAL.md).
 
-Crop sides come in eighths of the frame's, so a runtime that compiles per size (OpenVINO)
-meets a bounded set of crop sizes per frame size (at most 63; a scene uses a few), each
-compiled once in the background.
+Crop sides come in eighths of the frame's, so a runtime that prepares each size (OpenVINO)
+meets a bounded set of crop sizes per frame size (``crop_sizes``: 50 at 480x268; a scene
+uses a few at a time, a long show most of them), each prepared once in the background.
 """
 
 from __future__ import annotations
@@ -68,6 +68,15 @@ def _side(needed: int, full: int) -> int:
         if side >= needed:
             return side
     return full
+
+
+def crop_sizes(full_h: int, full_w: int, max_area: float) -> list[tuple[int, int]]:
+    """Every (height, width) in cells that ``crops_for`` can give a crop on a ``full_h`` x
+    ``full_w`` grid with this ``max_area``: sides in eighths, area within the limit."""
+    heights = sorted({_side(n, full_h) for n in range(1, full_h + 1)})
+    widths = sorted({_side(n, full_w) for n in range(1, full_w + 1)})
+    limit = max_area * full_h * full_w
+    return [(h, w) for h in heights for w in widths if h * w <= limit]
 
 
 def _place(low: int, high: int, full: int, margin: int) -> tuple[int, int, int, int]:

@@ -14,7 +14,7 @@ from temporal_helpers import ALPHA, CallCounter, make_network
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
 from stylecast.temporal.graph import stats_channels
-from stylecast.temporal.region import crops_for
+from stylecast.temporal.region import crop_sizes, crops_for
 from stylecast.temporal.state import TemporalInputs
 from stylecast.temporal.synthetic import make_sequence, texture
 
@@ -172,7 +172,62 @@ def test_a_style_change_never_takes_the_region_path(runtime: TorchRuntime) -> No
     assert cache.stats.reused_frames == 0
 
 
-def test_openvino_compiles_crop_sizes_in_the_background(
+def test_crop_sizes_lists_every_crop_the_region_path_can_give() -> None:
+    sizes = crop_sizes(*GRID, max_area=0.5)
+    heights = {h for h, _ in sizes}
+    assert heights == {9, 17, 26, 34, 43, 51, 60, 68}  # eighths of 68, rounded up
+    assert all(h * w <= 0.5 * GRID[0] * GRID[1] for h, w in sizes)
+    assert (68, 60) in sizes and (68, 75) not in sizes and len(sizes) == 51
+    rng = np.random.default_rng(3)
+    for _ in range(200):  # random blobs: every crop they get is in the list
+        top, left = int(rng.integers(0, 60)), int(rng.integers(0, 110))
+        mask = _mask((top, left, top + int(rng.integers(1, 30)), left + int(rng.integers(1, 60))))
+        for crop in crops_for(mask, margin=8, max_area=0.5) or []:
+            assert (crop.height, crop.width) in sizes
+
+
+def test_openvino_prepares_crop_sizes_in_the_background_on_one_compile(
+        tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    from stylecast.runtime.openvino_runtime import OpenVinoRuntime
+
+    runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
+    runtime.open()
+    try:
+        compiles = CallCounter(runtime, "_compile")
+        assert runtime.temporal_ready(64, 96) is False  # not prepared: starts preparing
+        deadline = time.monotonic() + 60.0
+        while not runtime.temporal_ready(64, 96):
+            assert time.monotonic() < deadline, "the background preparation never finished"
+            time.sleep(0.05)
+        k = runtime._temporal_graph().input("prev_stats").get_partial_shape()[2].get_length()
+        frame = np.zeros((64, 96, 3), np.uint8)
+        out, _ = runtime.infer_temporal(frame, ALPHA, 1.0, 0.0,
+                                        TemporalInputs.empty(16, k, 16, 24))
+        assert out.shape == (64, 96, 3)
+        # The bench waits for what is being prepared before it measures (finish_builds).
+        assert runtime.temporal_ready(32, 64) is False
+        runtime.finish_builds()
+        assert runtime.temporal_ready(32, 64) is True
+        out, _ = runtime.infer_temporal(np.zeros((32, 64, 3), np.uint8), ALPHA, 1.0, 0.0,
+                                        TemporalInputs.empty(16, k, 8, 16))
+        assert out.shape == (32, 64, 3)
+        # A crop size run while it is still being prepared waits for it (no compile).
+        assert runtime.temporal_ready(40, 64) is False
+        out, _ = runtime.infer_temporal(np.zeros((40, 64, 3), np.uint8), ALPHA, 1.0, 0.0,
+                                        TemporalInputs.empty(16, k, 10, 16))
+        assert out.shape == (40, 64, 3) and runtime.temporal_ready(40, 64) is True
+        # Every crop size ran on the one crop graph: one compile, none per size.
+        assert compiles.calls == 1 and not runtime._temporal_compiled
+        # A whole frame (a size never asked for as a crop) gets its own compile.
+        runtime.infer_temporal(np.zeros((48, 80, 3), np.uint8), ALPHA, 1.0, 0.0,
+                               TemporalInputs.empty(16, k, 12, 20))
+        assert compiles.calls == 2 and list(runtime._temporal_compiled) == [(48, 80)]
+    finally:
+        runtime.close()
+
+
+def test_openvino_crop_sizes_that_cannot_compile_are_reported_once(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     pytest.importorskip("openvino")
     from stylecast.runtime.openvino_runtime import OpenVinoRuntime
@@ -180,22 +235,6 @@ def test_openvino_compiles_crop_sizes_in_the_background(
     runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
     runtime.open()
     try:
-        assert runtime.temporal_ready(64, 96) is False  # not compiled: starts compiling
-        deadline = time.monotonic() + 60.0
-        while not runtime.temporal_ready(64, 96):
-            assert time.monotonic() < deadline, "the background compile never finished"
-            time.sleep(0.05)
-        compiles = CallCounter(runtime, "_compile")
-        k = runtime._temporal_graph().input("prev_stats").get_partial_shape()[2].get_length()
-        frame = np.zeros((64, 96, 3), np.uint8)
-        out, _ = runtime.infer_temporal(frame, ALPHA, 1.0, 0.0,
-                                        TemporalInputs.empty(16, k, 16, 24))
-        assert out.shape == (64, 96, 3) and compiles.calls == 0
-        # The bench waits for what is compiling before it measures (finish_builds).
-        assert runtime.temporal_ready(32, 64) is False
-        runtime.finish_builds()
-        assert runtime.temporal_ready(32, 64) is True
-        # A size that cannot compile is reported once and never tried again.
         runtime._compile = _failing  # type: ignore[assignment,method-assign]
         with caplog.at_level(logging.WARNING):
             assert runtime.temporal_ready(32, 48) is False
@@ -204,6 +243,31 @@ def test_openvino_compiles_crop_sizes_in_the_background(
             assert runtime.temporal_ready(32, 48) is False
         assert (32, 48) in runtime._unbuildable and (32, 48) not in runtime._building
         assert sum("did not compile at 48x32" in r.message for r in caplog.records) == 1
+    finally:
+        runtime.close()
+
+
+def test_openvino_memory_for_many_crop_sizes_stays_small(tmp_path: Path) -> None:
+    """Issue #23: one compile per crop size held ~11 MB each for this tiny network (~23 MB
+    for the shipped one), so a long show that met 30 crop sizes grew by hundreds of MB.
+    On the shared crop graph a size costs ~1.5 MB."""
+    pytest.importorskip("openvino")
+    from stylecast.runtime.openvino_runtime import OpenVinoRuntime
+    from stylecast.soak import rss_mb
+
+    runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
+    runtime.open()
+    try:
+        sizes = crop_sizes(24, 40, max_area=0.5)[:20]
+        runtime.temporal_ready(sizes[0][0] * 4, sizes[0][1] * 4)
+        runtime.finish_builds()  # the crop graph itself (~10 MB) is not what is measured
+        before = rss_mb()
+        for rows, cols in sizes[1:]:
+            runtime.temporal_ready(rows * 4, cols * 4)
+        runtime.finish_builds()
+        assert all(runtime.temporal_ready(rows * 4, cols * 4) for rows, cols in sizes)
+        grown = rss_mb() - before
+        assert grown < 60.0, f"{len(sizes) - 1} crop sizes took {grown:.0f} MB"
     finally:
         runtime.close()
 
