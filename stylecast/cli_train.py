@@ -40,12 +40,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--structure-weight", type=float, default=1.0,
                    help="weight of the relu2_2 content error (edges and brightness), beside "
                    "the measure's relu4_2 content error (--content-weight)")
-    p.add_argument("--style-weight", type=float, default=30.0,
+    p.add_argument("--style-weight", type=float, default=10.0,
                    help="weight of the Gram distance (the quality measure's style loss, "
                    "divided by the painting's Gram energy)")
-    p.add_argument("--palette-weight", type=float, default=0.02,
-                   help="weight of the per-layer relative Gram errors, which keep the "
-                   "painting's colours (the measure itself is blind to relu1_1)")
+    p.add_argument("--palette-weight", type=float, default=0.1,
+                   help="weight of the relative error of the RGB pixels' Gram matrix, which "
+                   "keeps the painting's colours (the measure itself is blind to them)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                    help="VGG arithmetic: bf16 on CPUs with AVX-512 BF16 or AMX (auto)")
     p.add_argument("--tv-weight", type=float, default=0.5)

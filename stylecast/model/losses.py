@@ -5,8 +5,10 @@ divided by a per-target constant so that their weights read the same for every p
 and photo: the style term is the summed Gram distance over relu1_1..relu4_1 divided by the
 painting's own Gram energy, the content term the relu4_2 error divided by the photo's mean
 square. In those absolute units relu4_1 outweighs relu1_1 by ~10^5, so the measure says
-nothing about colour; ``palette_weight`` adds the per-layer *relative* Gram errors, which
-weigh every layer alike and keep the painting's palette (relu1_1) and small strokes.
+nothing about colour; ``palette_weight`` adds the relative error of the pixels' own RGB
+Gram matrix (the colour mix, with no texture in it). Relative Gram errors at relu1_1 and
+relu2_1 would do that too, but they ask for the painting's finest texture at full weight,
+which a network pays for with a pixel-scale diagonal hatching over every frame.
 """
 
 from __future__ import annotations
@@ -42,24 +44,30 @@ def content_loss(out_feats: dict, content_feats: dict, structure_weight: float =
     return loss
 
 
-def style_loss(out_feats: dict, target_grams: dict, palette_weight: float = 0.0
-               ) -> torch.Tensor:
+PALETTE = "rgb"
+
+
+def style_loss(out_feats: dict, target_grams: dict, palette_weight: float = 0.0,
+               image: torch.Tensor | None = None) -> torch.Tensor:
     """(N,) measure-aligned style error; target_grams[layer] is (N, C, C).
 
     The measure's Gram distance divided by the target's Gram energy, plus
-    ``palette_weight`` times the sum of per-layer relative Gram errors.
+    ``palette_weight`` times the relative error of ``image``'s RGB Gram matrix against
+    ``target_grams[PALETTE]`` (image: (N, 3, H, W) float RGB in [0, 1]).
     """
     first = out_feats[STYLE_LAYERS[0]]
     distance = torch.zeros(first.shape[0], device=first.device)
     energy = torch.zeros_like(distance)
-    relative = torch.zeros_like(distance)
     for layer in STYLE_LAYERS:
         grams, target = gram(out_feats[layer]), target_grams[layer]
         distance = distance + (grams - target).pow(2).sum(dim=(1, 2))
         energy = energy + target.pow(2).sum(dim=(1, 2))
-        if palette_weight:
-            relative = relative + relative_mse(grams, target)
-    return distance / energy.clamp_min(1e-12) + palette_weight * relative
+    loss = distance / energy.clamp_min(1e-12)
+    if palette_weight:
+        if image is None:
+            raise ValueError("style_loss: palette_weight needs the image")
+        loss = loss + palette_weight * relative_mse(gram(image), target_grams[PALETTE])
+    return loss
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
@@ -78,13 +86,15 @@ def temporal_loss(
 
 
 def style_targets(vgg: torch.nn.Module, style_images: list[torch.Tensor]) -> dict:
-    """Gram targets for each style image: dict layer -> (S, C, C)."""
-    grams: dict[str, list[torch.Tensor]] = {layer: [] for layer in STYLE_LAYERS}
+    """Gram targets for each style image: dict layer -> (S, C, C), and ``PALETTE`` ->
+    (S, 3, 3), the Gram matrix of the painting's RGB pixels."""
+    grams: dict[str, list[torch.Tensor]] = {layer: [] for layer in (*STYLE_LAYERS, PALETTE)}
     with torch.inference_mode():
         for image in style_images:
             feats = vgg(image, STYLE_LAYERS)
             for layer in STYLE_LAYERS:
                 grams[layer].append(gram(feats[layer])[0])
+            grams[PALETTE].append(gram(image)[0])
     return {layer: torch.stack(g) for layer, g in grams.items()}
 
 

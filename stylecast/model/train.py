@@ -59,8 +59,8 @@ class TrainConfig:
     norm_lr_scale: float = 5.0
     content_weight: float = 1.0
     structure_weight: float = 1.0
-    style_weight: float = 30.0
-    palette_weight: float = 0.02
+    style_weight: float = 10.0
+    palette_weight: float = 0.1
     tv_weight: float = 0.5
     temporal_weight: float = 20.0
     # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
@@ -225,7 +225,7 @@ class Trainer:
                 content_feats = self.vgg(content, content_layers)
         targets = {k: v[index.to(self.device)] for k, v in self.targets.items()}
         l_content = losses.content_loss(feats, content_feats, cfg.structure_weight).mean()
-        l_style = (losses.style_loss(feats, targets, cfg.palette_weight)
+        l_style = (losses.style_loss(feats, targets, cfg.palette_weight, out)
                    * self.style_scale[index]).mean()
         l_tv = losses.total_variation(out).mean()
         warped_out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)

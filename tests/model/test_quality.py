@@ -81,9 +81,16 @@ def test_training_style_loss_is_the_measure_over_the_paintings_energy(vgg) -> No
     energy = sum(g.pow(2).sum() for g in target.values())
     assert float(losses.style_loss(feats, target)[0]) == pytest.approx(
         float(distance[0] / energy), rel=1e-4)
-    # The palette term only adds.
-    assert float(losses.style_loss(feats, target, palette_weight=0.1)[0]) > float(
-        distance[0] / energy)
+    # The palette term only adds, and only colour counts in it: the painting's own
+    # colours with the stripes shuffled away cost nothing.
+    targets = losses.style_targets(vgg, [painting])
+    with_palette = losses.style_loss(feats, targets, palette_weight=0.1, image=out)
+    assert float(with_palette[0]) > float(distance[0] / energy)
+    shuffled = painting.flatten(2)[..., torch.randperm(128 * 96)].reshape(painting.shape)
+    palette_only = losses.style_loss({k: v * 0 for k, v in feats.items()}, targets, 0.1,
+                                     image=shuffled) - losses.style_loss(
+        {k: v * 0 for k, v in feats.items()}, targets, 0.0)
+    assert float(palette_only[0]) == pytest.approx(0.0, abs=1e-5)
 
 
 @pytest.mark.slow
