@@ -1,91 +1,272 @@
-"""The soak's control client: a websocket client in-process, driving the real server."""
+"""The soak's clients, in-process, driving the real servers as a streamer's tools do.
+
+* :class:`ControlDriver`, a hotkey deck on one websocket: ``get_stats`` several times a
+  second and, every few seconds, the next of a style change, a blend of two styles with a
+  crossfade, and a strength change.
+* :class:`PageClient`, the control page in a browser: on each (re)load the page, a websocket
+  with ``hello``/``list_styles``/``get_stats``, every style's thumbnail; then the live
+  preview at its 5 Hz; reloaded every minute or so (a new client each time).
+* :class:`StreamViewer`, OBS's media source on the TCP stream: reads and drops the bytes,
+  and leaves and rejoins now and then.
+
+Each runs on its own thread and records what failed (one line each, the first few) rather
+than raising; ``stop()`` is idempotent and returns within a few seconds.
+"""
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 REPLY_TIMEOUT_S = 5.0
+MAX_FAILURES = 50  # lines kept per client; the count goes on
 
 
-class ControlDriver:
-    """Sends ``get_stats`` at ``stats_hz`` and a ``set_style`` every ``style_every_s``,
-    cycling through ``styles``, on one connection from its own thread.
+class SoakClient:
+    """Thread, stop flag and failure log shared by the soak's clients."""
 
-    Each request waits for its own reply (matched by id); a failed reply, a timeout or a
-    lost connection is recorded in ``failures`` (one line each), never raised.
-    """
+    name = "client"
 
-    def __init__(self, styles: list[str], *, style_every_s: float = 2.0,
-                 stats_hz: float = 4.0) -> None:
-        if not styles:
-            raise ValueError("the soak needs at least one style to switch to")
-        self._styles = styles
-        self._style_every = style_every_s
-        self._period = 1.0 / stats_hz
+    def __init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._ids = itertools.count(1)
-        self.style_changes = 0
-        self.stats_requests = 0
         self.failures: list[str] = []
+        self.failure_count = 0
 
     def start(self, url: str) -> None:
-        """Connect to ``url`` and start driving; returns at once."""
-        self._thread = threading.Thread(target=self._run, args=(url,), name="soak-control",
-                                        daemon=True)
+        """Start on ``url`` (``ws://`` or ``tcp://``); returns at once."""
+        self._thread = threading.Thread(target=self._guarded, args=(url,),
+                                        name=f"soak-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop driving and close the connection; idempotent."""
+        """Stop and close the connection; idempotent."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(REPLY_TIMEOUT_S + 1)
 
-    def _run(self, url: str) -> None:
+    def fail(self, what: str) -> None:
+        """Record one failure (the first MAX_FAILURES lines are kept)."""
+        self.failure_count += 1
+        if len(self.failures) < MAX_FAILURES:
+            self.failures.append(f"{self.name}: {what}")
+
+    def _guarded(self, url: str) -> None:
         try:
-            with connect(url, open_timeout=REPLY_TIMEOUT_S, close_timeout=1) as ws:
-                self._drive(ws)
-        except (OSError, WebSocketException) as exc:
+            self._run(url)
+        except (OSError, WebSocketException, http.client.HTTPException) as exc:
             if not self._stop.is_set():  # the server going away at shutdown is expected
-                self.failures.append(f"connection: {type(exc).__name__}: {exc}")
+                self.fail(f"{type(exc).__name__}: {exc}")
 
-    def _drive(self, ws: ClientConnection) -> None:
-        next_style = time.monotonic() + self._style_every
-        styles = itertools.cycle(self._styles[1:] + self._styles[:1])
-        while not self._stop.wait(self._period):
-            if self._request(ws, {"type": "get_stats"}):
-                self.stats_requests += 1
-            if time.monotonic() >= next_style:
-                next_style += self._style_every
-                if self._request(ws, {"type": "set_style", "style": next(styles)}):
-                    self.style_changes += 1
+    def _run(self, url: str) -> None:
+        raise NotImplementedError
 
-    def _request(self, ws: ClientConnection, message: dict) -> bool:
+
+class _Requests:
+    """Request/reply by id on one websocket connection."""
+
+    def __init__(self, ws: ClientConnection, client: SoakClient, stop: threading.Event) -> None:
+        self._ws, self._client, self._stop = ws, client, stop
+        self._ids = itertools.count(1)
+
+    def __call__(self, message: dict[str, Any]) -> bool:
+        """Send ``message`` and wait for its reply; False (and a failure line) if it failed."""
         rid = next(self._ids)
-        ws.send(json.dumps({**message, "id": rid}))
+        self._ws.send(json.dumps({**message, "id": rid}))
         deadline = time.monotonic() + REPLY_TIMEOUT_S
         try:
             while True:
-                reply = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+                reply = json.loads(self._ws.recv(timeout=max(0.01, deadline - time.monotonic())))
                 if reply.get("id") == rid:
                     break
                 if reply.get("code") == "rate_limited":  # rate-limited answers carry no id
-                    self.failures.append(f"{message['type']}: rate limited")
+                    self._client.fail(f"{message['type']}: rate limited")
                     return False
         except TimeoutError:
-            self.failures.append(f"{message['type']}: no reply within {REPLY_TIMEOUT_S:g} s")
+            self._client.fail(f"{message['type']}: no reply within {REPLY_TIMEOUT_S:g} s")
             return False
         except ConnectionClosed:
             if not self._stop.is_set():
                 raise
             return False
         if reply.get("ok") is not True:
-            self.failures.append(f"{message['type']}: {reply.get('error')}")
+            self._client.fail(f"{message['type']}: {reply.get('error')}")
             return False
         return True
+
+
+class ControlDriver(SoakClient):
+    """A hotkey deck: ``get_stats`` at ``stats_hz`` and every ``style_every_s`` the next
+    action of a cycle through ``styles``: set a style, blend it with the next one over
+    ``transition_ms``, change the strength.
+
+    Attributes:
+        style_changes, blends, strength_changes, stats_requests: requests answered ok.
+    """
+
+    name = "control"
+
+    def __init__(self, styles: list[str], *, style_every_s: float = 2.0,
+                 stats_hz: float = 4.0, transition_ms: float = 500.0) -> None:
+        super().__init__()
+        if not styles:
+            raise ValueError("the soak needs at least one style to switch to")
+        self._styles = styles
+        self._style_every = style_every_s
+        self._period = 1.0 / stats_hz
+        self._transition = transition_ms
+        self.style_changes = 0
+        self.blends = 0
+        self.strength_changes = 0
+        self.stats_requests = 0
+
+    def actions(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The endless cycle of (counter name, request): style, blend, strength, ..."""
+        names = itertools.cycle(self._styles[1:] + self._styles[:1])
+        strengths = itertools.cycle((0.6, 0.85, 1.0))
+        while True:
+            style = next(names)
+            yield "style_changes", {"type": "set_style", "style": style}
+            other = next(names)
+            if other != style:
+                yield "blends", {"type": "blend", "styles": {style: 0.5, other: 0.5},
+                                 "transition_ms": self._transition}
+            yield "strength_changes", {"type": "set_strength", "value": next(strengths)}
+
+    def _run(self, url: str) -> None:
+        with connect(url, open_timeout=REPLY_TIMEOUT_S, close_timeout=1) as ws:
+            request = _Requests(ws, self, self._stop)
+            actions = self.actions()
+            next_action = time.monotonic() + self._style_every
+            while not self._stop.wait(self._period):
+                if request({"type": "get_stats"}):
+                    self.stats_requests += 1
+                if time.monotonic() >= next_action:
+                    next_action += self._style_every
+                    counter, message = next(actions)
+                    if request(message):
+                        setattr(self, counter, getattr(self, counter) + 1)
+
+
+class PageClient(SoakClient):
+    """The control page: load (page, websocket, thumbnails), preview at ``preview_hz``,
+    reload every ``reload_every_s``.
+
+    Attributes:
+        page_loads, previews, thumbnails: requests answered ok (a 503 "no frame yet" for
+            a preview counts as neither ok nor failed); pushed: messages the server
+            pushed to the page's websocket (stats every second, events).
+    """
+
+    name = "page"
+
+    def __init__(self, styles: list[str], *, preview_hz: float = 5.0,
+                 reload_every_s: float = 60.0, preview_width: int = 480) -> None:
+        super().__init__()
+        self._styles = styles
+        self._period = 1.0 / preview_hz
+        self._reload_every = reload_every_s
+        self._width = preview_width
+        self.page_loads = 0
+        self.previews = 0
+        self.thumbnails = 0
+        self.pushed = 0  # messages the server pushed (stats, events)
+
+    def _run(self, url: str) -> None:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        while not self._stop.is_set():
+            with connect(url, open_timeout=REPLY_TIMEOUT_S, close_timeout=1) as ws:
+                request = _Requests(ws, self, self._stop)
+                self._load(request, host, port)
+                reload_at = time.monotonic() + self._reload_every
+                while time.monotonic() < reload_at and not self._stop.wait(self._period):
+                    status, _ = _get(host, port, f"/preview.jpg?w={self._width}")
+                    if status == 200:
+                        self.previews += 1
+                    elif status != 503:
+                        self.fail(f"preview: HTTP {status}")
+                    self.pushed += _drain(ws)  # as a page takes the stats the server pushes
+
+    def _load(self, request: _Requests, host: str, port: int) -> None:
+        status, body = _get(host, port, "/")
+        if status != 200 or b"<html" not in body[:200].lower():
+            self.fail(f"page: HTTP {status}")
+        for message in ({"type": "hello", "client": "soak page"}, {"type": "list_styles"},
+                        {"type": "get_stats"}):
+            request(message)
+        for style in self._styles:
+            status, body = _get(host, port, f"/thumb/{quote(style)}.png")
+            if status == 200 and body.startswith(b"\x89PNG"):
+                self.thumbnails += 1
+            else:
+                self.fail(f"thumbnail {style}: HTTP {status}")
+        self.page_loads += 1
+
+
+def _drain(ws: ClientConnection) -> int:
+    """Take every message already received; how many there were."""
+    taken = 0
+    while True:
+        try:
+            ws.recv(timeout=0)
+        except TimeoutError:
+            return taken
+        taken += 1
+
+
+def _get(host: str, port: int, path: str) -> tuple[int, bytes]:
+    """One HTTP GET on a fresh connection (the server closes each one); (status, body)."""
+    conn = http.client.HTTPConnection(host, port, timeout=REPLY_TIMEOUT_S)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+class StreamViewer(SoakClient):
+    """Reads the TCP stream and drops the bytes; reconnects every ``rejoin_every_s``.
+
+    Attributes:
+        joins: connections made; bytes_read: bytes taken in all.
+    """
+
+    name = "viewer"
+
+    def __init__(self, *, rejoin_every_s: float = 120.0) -> None:
+        super().__init__()
+        self._rejoin_every = rejoin_every_s
+        self.joins = 0
+        self.bytes_read = 0
+
+    def _run(self, url: str) -> None:
+        parts = urlsplit(url)
+        address = (parts.hostname or "127.0.0.1", parts.port or 0)
+        while not self._stop.is_set():
+            with socket.create_connection(address, timeout=REPLY_TIMEOUT_S) as conn:
+                self.joins += 1
+                leave_at = time.monotonic() + self._rejoin_every
+                while time.monotonic() < leave_at and not self._stop.is_set():
+                    try:
+                        data = conn.recv(1 << 16)
+                    except TimeoutError:
+                        self.fail(f"no stream data for {REPLY_TIMEOUT_S:g} s")
+                        break
+                    if not data:
+                        if not self._stop.is_set():
+                            self.fail("the stream closed the connection")
+                        break
+                    self.bytes_read += len(data)
+            self._stop.wait(0.5)  # a viewer takes a moment to come back
