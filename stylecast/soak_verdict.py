@@ -40,6 +40,8 @@ class SoakOptions:
             pool starting another worker on first need, a connection open just then).
         max_p95_change: allowed p95 latency increase, end over start (0.10 = 10 %).
         p95_slack_ms: absolute slack on the p95 check (scheduler noise on tiny networks).
+        max_queued: most frames waiting in all queues together at any sample (each queue
+            holds 2: capture, and one per output).
     """
 
     minutes: float = 30.0
@@ -59,6 +61,7 @@ class SoakOptions:
     count_slack: int = 2
     max_p95_change: float = 0.10
     p95_slack_ms: float = 0.0
+    max_queued: int = 8
 
 
 @dataclass(frozen=True)
@@ -230,10 +233,14 @@ def judge(report: SoakReport, *, alive: bool, ended_early: bool = False) -> list
     limit = p0 * (1 + opts.max_p95_change) + opts.p95_slack_ms
     checks.append(Check("p95 latency stable", p1 <= limit,
                         f"{p0:.1f} -> {p1:.1f} ms (limit {limit:.1f} ms)"))
-    q0, q1 = max(s.queued for s in first), max(s.queued for s in last)
+    # ``queued`` sums bounded queues (capture, and one per output), so a busy moment fills
+    # them without anything growing: what must not grow is their typical fill (up to 2,
+    # one queue full or two half, is a busy machine, not a growing queue).
+    q0, q1 = _median(s.queued for s in first), _median(s.queued for s in last)
     qmax = max(s.queued for s in steady)
-    checks.append(Check("no queue growth", q1 <= max(q0, 2) and qmax <= 8,
-                        f"max queued start {q0}, end {q1}, overall {qmax}"))
+    checks.append(Check("no queue growth", q1 <= max(q0, 2) and qmax <= opts.max_queued,
+                        f"median queued start {q0:g}, end {q1:g}; at most {qmax} (limit "
+                        f"{opts.max_queued})"))
     if any(s.threads for s in steady):
         checks.append(count_check("no thread growth", [s.threads for s in first],
                                   [s.threads for s in last], opts.count_slack))
