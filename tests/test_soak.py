@@ -209,8 +209,9 @@ def test_the_leak_test_fails_on_a_real_leak() -> None:
     verdicts = {c.name: c for c in report.checks}
     assert verdicts["RSS growth"].ok is False, report.summary()
     assert verdicts["Python heap growth"].ok is False, report.summary()
-    # tracemalloc names the line that leaks, first.
-    assert "test_soak.py" in report.heap_growth[0], report.heap_growth
+    # tracemalloc names the line that leaks among the first it lists (on a busy machine
+    # frames in flight can outgrow it for a sample).
+    assert any("test_soak.py" in line for line in report.heap_growth[:3]), report.heap_growth
 
 
 @pytest.mark.slow
