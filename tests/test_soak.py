@@ -185,10 +185,15 @@ class LeakySink(Sink):
     def open(self, *, width: int, height: int, fps: Fraction) -> None:
         self._start = time.monotonic()
 
+    # Chunks above glibc's largest dynamic mmap threshold (32 MB) always come from fresh
+    # pages: 1 MB chunks were served from memory that earlier tests in the same process
+    # had freed, so RSS stayed flat while the heap grew, and the test failed in the suite.
+    CHUNK_MB = 40
+
     def send(self, frame: Frame) -> None:
-        due = int((time.monotonic() - self._start) * self._rate)
+        due = int((time.monotonic() - self._start) * self._rate / self.CHUNK_MB)
         while len(self._kept) < due:
-            self._kept.append(np.ones(2**20, np.uint8))  # touched, so resident
+            self._kept.append(np.ones(self.CHUNK_MB * 2**20, np.uint8))  # touched: resident
 
     def close(self) -> None:
         self._kept.clear()
@@ -205,7 +210,7 @@ def _short_soak(sinks: list[Sink], minutes: float) -> SoakReport:
 
 @pytest.mark.slow
 def test_the_leak_test_fails_on_a_real_leak() -> None:
-    report = _short_soak([NullSink(), LeakySink(mb_per_s=1.0)], minutes=1.0)
+    report = _short_soak([NullSink(), LeakySink(mb_per_s=3.0)], minutes=1.0)
     verdicts = {c.name: c for c in report.checks}
     assert verdicts["RSS growth"].ok is False, report.summary()
     assert verdicts["Python heap growth"].ok is False, report.summary()
