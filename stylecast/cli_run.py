@@ -91,7 +91,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    default=EngineOptions.temporal,
                    help="steady the video with the temporal cache: motion-compensated "
                    "features and output of earlier frames are reused (flicker, as warping "
-                   "error, cut to ~0.25x; fine strokes somewhat softer; a median ~3-5%% more "
+                   "error, cut to ~0.25x; fine strokes somewhat softer; a median ~13-22%% more "
                    "time per frame on a 2-core CPU; docs/TEMPORAL.md)")
     # SUPPRESS: --temporal's default stands, and the help does not print "(default: True)"
     # under the flag that turns it off.
