@@ -63,17 +63,29 @@ def content_distance(out: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     return (out.float() - photo.float()).pow(2).mean(dim=dims)
 
 
+def painting_grams(vgg: torch.nn.Module, painting: Image.Image) -> dict[str, torch.Tensor]:
+    """The style target: ``painting``'s Gram matrices at the measure width."""
+    with torch.inference_mode():
+        return style_grams(vgg, to_tensor(resize_width(painting)))
+
+
 def losses(vgg: torch.nn.Module, output: Image.Image, photo: Image.Image,
            painting: Image.Image) -> tuple[float, float]:
     """(style loss, content loss) of one stylized ``output`` of ``photo`` in ``painting``'s
     style; all three are PIL images at any size (each is resized to the measure width)."""
+    return losses_against(vgg, output, photo, painting_grams(vgg, painting))
+
+
+def losses_against(vgg: torch.nn.Module, output: Image.Image, photo: Image.Image,
+                   target: dict[str, torch.Tensor]) -> tuple[float, float]:
+    """``losses`` with the painting's Gram matrices (``painting_grams``) computed once by
+    the caller, who scores many outputs against one painting."""
     photo_small = resize_width(photo)
     # The output is the photo's picture: give it exactly the photo's measured size, so a
     # pixel of rounding in either file's height cannot misalign the relu4_2 maps.
     out_small = output.convert("RGB").resize(photo_small.size, Image.Resampling.BICUBIC)
     with torch.inference_mode():
         feats = vgg(to_tensor(out_small), (*STYLE_LAYERS, CONTENT_LAYER))
-        target = style_grams(vgg, to_tensor(resize_width(painting)))
         photo_feats = vgg(to_tensor(photo_small), (CONTENT_LAYER,))
         style = style_distance({k: gram(feats[k]) for k in STYLE_LAYERS}, target)
         content = content_distance(feats[CONTENT_LAYER], photo_feats[CONTENT_LAYER])

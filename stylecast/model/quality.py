@@ -115,18 +115,19 @@ def score(pack: StylePack, data: Path, photos: list[Path], *, reference_photos: 
     scores: list[Score] = []
     for info in chosen:
         painting_file = painting_path(pack, data, info.name)
-        painting = Image.open(painting_file).convert("RGB")
+        target = measure.painting_grams(vgg, Image.open(painting_file).convert("RGB"))
         cells: dict[str, list[tuple[float, float]]] = {}
         for photo in images.values():
             outputs = {name: paint(info.name, photo) for name, paint in painters.items()}
             outputs["photo itself"] = photo
             for name, out in outputs.items():
-                cells.setdefault(name, []).append(measure.losses(vgg, out, photo, painting))
+                cells.setdefault(name, []).append(
+                    measure.losses_against(vgg, out, photo, target))
                 bar.update(1)
         for path in photos[:reference_photos]:
             out = cache.get_or_make(vgg, path, painting_file, iterations)
             cells.setdefault("gatys", []).append(
-                measure.losses(vgg, out, images[path], painting))
+                measure.losses_against(vgg, out, images[path], target))
             bar.update(1)
         for name, values in cells.items():
             scores.append(Score(info.name, name, statistics.median(v[0] for v in values),
