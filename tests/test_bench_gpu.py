@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from stylecast.bench import gpu
-from stylecast.bench.report import gpu_markdown
 from stylecast.cli import main
-from stylecast.cli_bench import _emit
+from stylecast.cli.bench import _emit
+from stylecast.tools.bench import gpu
+from stylecast.tools.bench.report import gpu_markdown
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
                                    reason="needs a CUDA device")

@@ -184,9 +184,9 @@ def test_live_run_on_a_cpu_shrinks_the_network_input_unless_asked_not_to(
     import logging
     from types import SimpleNamespace
 
-    from stylecast.cli_run import _live_on_cpu
-    from stylecast.mixer import StyleMixer
-    from stylecast.stylizer import CPU_LIVE_PIXELS, Stylizer
+    from stylecast.cli.run import _live_on_cpu
+    from stylecast.engine.mixer import StyleMixer
+    from stylecast.engine.stylizer import CPU_LIVE_PIXELS, Stylizer
 
     def stylizer(kind: str) -> Stylizer:
         runtime = SimpleNamespace(device_kind=kind, supports_temporal=False)
@@ -194,7 +194,7 @@ def test_live_run_on_a_cpu_shrinks_the_network_input_unless_asked_not_to(
                         reference_width=640)
 
     cpu = stylizer("cpu")
-    with caplog.at_level(logging.INFO, logger="stylecast.cli_run"):
+    with caplog.at_level(logging.INFO, logger="stylecast.cli.run"):
         _live_on_cpu(argparse.Namespace(process_size=None, size=(1280, 720)), cpu)
     assert cpu.live_pixels == CPU_LIVE_PIXELS
     assert cpu.network_size((1280, 720)) == (480, 268)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import torch
 
-from stylecast import cli_info
+from stylecast.cli import doctor as cli_info
 from stylecast.cli import main
-from stylecast.runtime import tensorrt_runtime
-from stylecast.runtime.tensorrt_plan import ShapeProfile
+from stylecast.runtime.tensorrt import runtime as tensorrt_runtime
+from stylecast.runtime.tensorrt.plan import ShapeProfile
 
 pytestmark = pytest.mark.usefixtures("styles_env")
 

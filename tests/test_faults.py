@@ -16,10 +16,10 @@ import pytest
 from stylecast.capture.base import Source
 from stylecast.capture.reconnect import ReconnectingSource, open_live_source
 from stylecast.errors import CaptureError, RuntimeFailed
-from stylecast.frames import Frame
-from stylecast.pipeline import Pipeline
+from stylecast.pipeline.frames import Frame
+from stylecast.pipeline.signal_loss import NoSignal, is_fill, no_signal_card
+from stylecast.pipeline.threads import Pipeline
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.signal_loss import NoSignal, is_fill, no_signal_card
 from tests.conftest import make_network
 from tests.media import moving_frame
 from tests.test_pipeline import CollectSink, make_stylizer
@@ -356,7 +356,7 @@ def test_cli_fallback_runtime_keeps_running(
 
 
 def test_filler_holds_then_shows_the_card() -> None:
-    from stylecast.signal_loss import Filler
+    from stylecast.pipeline.signal_loss import Filler
 
     held = Frame(data=np.full((48, 64, 3), 200, np.uint8), index=3)
     card = no_signal_card(64, 48)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stylecast.engine.mixer import StyleMixer
 from stylecast.errors import ConfigError
-from stylecast.mixer import StyleMixer
 
 
 class FakeClock:

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from stylecast.capture import open_source
-from stylecast.frames import Frame
-from stylecast.mixer import StyleMixer
+from stylecast.engine.mixer import StyleMixer
+from stylecast.engine.stylizer import Stylizer
 from stylecast.outputs.base import Sink
-from stylecast.pipeline import Pipeline, State
+from stylecast.pipeline.frames import Frame
+from stylecast.pipeline.threads import Pipeline, State
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.stylizer import Stylizer
 from tests.conftest import STYLE_NAMES, make_network
 
 

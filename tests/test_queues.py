@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from stylecast.queues import Closed, FrameQueue
+from stylecast.pipeline.queue import Closed, FrameQueue
 
 
 def test_drop_oldest_keeps_the_newest_and_counts() -> None:

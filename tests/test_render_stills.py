@@ -44,7 +44,7 @@ def test_one_picture_to_one_picture(tmp_path: Path, suffix: str,
     _painted(_read(photo), _read(out))
     assert f"wrote 1 picture to {out}" in capsys.readouterr().err
     # The one line that says what runs where (absent below, where -o is refused first).
-    assert [r for r in caplog.records if r.name == "stylecast.app"]
+    assert [r for r in caplog.records if r.name == "stylecast.engine.build"]
 
 
 def test_another_format_and_a_folder_as_output(tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_an_output_it_cannot_write_is_one_line_naming_the_cause(
     assert len(err) == 1 and err[0].startswith("stylecast: error: ")
     assert cause in err[0]
     # Refused before a network was loaded (a first run's ONNX export takes seconds).
-    assert not [r for r in caplog.records if r.name == "stylecast.app"]
+    assert not [r for r in caplog.records if r.name == "stylecast.engine.build"]
 
 
 def test_a_picture_is_never_written_half(tmp_path: Path) -> None:

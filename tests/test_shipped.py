@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stylecast import cli_info, shipped
+from stylecast import shipped
+from stylecast.cli import doctor as cli_info
 from stylecast.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylecast.app import EngineOptions, build_stylizer
 from stylecast.capture import open_source
 from stylecast.cli import main
-from stylecast.frames import Frame
+from stylecast.engine.build import EngineOptions, build_stylizer
 from stylecast.outputs.base import Sink
-from stylecast.soak import (
+from stylecast.pipeline.frames import Frame
+from stylecast.tools.soak.harness import (
     NullCamera,
     NullSink,
     Sample,
@@ -31,7 +31,7 @@ from stylecast.soak import (
     rss_mb,
     run_soak,
 )
-from stylecast.soak_verdict import fit_line
+from stylecast.tools.soak.verdict import fit_line
 
 pytestmark = pytest.mark.usefixtures("styles_env")
 

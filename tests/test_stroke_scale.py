@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from stylecast.engine.mixer import StyleMixer
+from stylecast.engine.stylizer import CPU_LIVE_PIXELS, Stylizer, stroke_process_size
 from stylecast.errors import ConfigError
-from stylecast.mixer import StyleMixer
 from stylecast.model.network import NetworkSpec, StyleNetwork
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.stylizer import CPU_LIVE_PIXELS, Stylizer, stroke_process_size
 
 
 def test_stroke_size_keeps_the_paintings_proportions_and_the_frames_shape() -> None:

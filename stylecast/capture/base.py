@@ -6,7 +6,7 @@ import abc
 from collections.abc import Iterator
 from fractions import Fraction
 
-from stylecast.frames import Frame
+from stylecast.pipeline.frames import Frame
 
 
 class Source(abc.ABC):

@@ -19,7 +19,7 @@ from stylecast.capture.network import NetworkSource
 from stylecast.capture.plan import SourceRequest
 from stylecast.capture.testpattern import TestPatternSource
 from stylecast.errors import CaptureError
-from stylecast.frames import is_sequence_pattern, parse_size
+from stylecast.pipeline.frames import is_sequence_pattern, parse_size
 
 
 class SourceKind(Protocol):

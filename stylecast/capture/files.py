@@ -15,7 +15,7 @@ from pathlib import Path
 from stylecast.capture.plan import AtEnd, OpenPlan, SourceRequest
 from stylecast.capture.pyav_source import PyAVSource
 from stylecast.errors import CaptureError
-from stylecast.frames import is_sequence_pattern
+from stylecast.pipeline.frames import is_sequence_pattern
 
 SEQUENCE_FPS = Fraction(30)
 

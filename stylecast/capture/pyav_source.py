@@ -31,8 +31,8 @@ from stylecast.capture.base import Source
 from stylecast.capture.pacing import Pacer
 from stylecast.capture.plan import AtEnd, OpenPlan
 from stylecast.errors import CaptureError
-from stylecast.frames import Frame, check_rgb
-from stylecast.handoff import Handoff
+from stylecast.pipeline.frames import Frame, check_rgb
+from stylecast.pipeline.handoff import Handoff
 
 __all__ = ["PyAVSource", "stream_rate"]
 

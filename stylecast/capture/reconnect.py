@@ -18,7 +18,7 @@ from fractions import Fraction
 from stylecast.capture.base import Source
 from stylecast.capture.factory import open_source, resolve_spec
 from stylecast.errors import CaptureError
-from stylecast.frames import Frame
+from stylecast.pipeline.frames import Frame
 
 log = logging.getLogger(__name__)
 

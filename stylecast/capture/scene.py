@@ -26,7 +26,7 @@ import numpy as np
 from stylecast.capture.base import Source
 from stylecast.capture.pacing import Pacer
 from stylecast.errors import CaptureError
-from stylecast.frames import Frame
+from stylecast.pipeline.frames import Frame
 
 #: Seconds for one pan from the left end of the landscape to the right and back.
 PAN_PERIOD_S = 24.0

@@ -13,10 +13,10 @@ import numpy as np
 from PIL import Image
 
 from stylecast.control.thumbnails import Thumbnails
+from stylecast.engine.stylizer import Stylizer
 from stylecast.errors import ConfigError, StylecastError, StyleNotFound
 from stylecast.model.pack import StylePack
-from stylecast.pipeline import Pipeline
-from stylecast.stylizer import Stylizer
+from stylecast.pipeline.threads import Pipeline
 
 THUMB_SIZE = (192, 108)  # 16:9, multiples of 4
 

@@ -20,7 +20,7 @@ MAX_TRANSITION_MS = 60_000.0
 # Ids travel through JavaScript, whose numbers are exact only up to 2**53.
 MAX_ID_INT = 2**53 - 1
 
-# The same bounds the stylizer enforces (stylecast.stylizer.STROKE_SCALE_RANGE); copied
+# The same bounds the stylizer enforces (stylecast.engine.stylizer.STROKE_SCALE_RANGE); copied
 # rather than imported so the control plane does not import the engine (numpy, OpenCV).
 STROKE_SCALE_RANGE = (0.25, 4.0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from fractions import Fraction
 
-from stylecast.frames import Frame
+from stylecast.pipeline.frames import Frame
 
 
 class Sink(abc.ABC):

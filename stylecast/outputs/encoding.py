@@ -10,7 +10,7 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from stylecast.errors import SinkError
-from stylecast.frames import Frame, check_rgb
+from stylecast.pipeline.frames import Frame, check_rgb
 
 
 def reason(exc: BaseException) -> str:

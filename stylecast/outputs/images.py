@@ -18,9 +18,9 @@ import numpy as np
 
 from stylecast.errors import SinkError
 from stylecast.fileio import write_atomically
-from stylecast.frames import Frame, check_rgb, is_sequence_pattern
 from stylecast.outputs.base import Sink
 from stylecast.outputs.encoding import check_frame_size, reason
+from stylecast.pipeline.frames import Frame, check_rgb, is_sequence_pattern
 
 #: The picture formats stylecast reads and writes, by file extension.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")

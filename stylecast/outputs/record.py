@@ -20,7 +20,6 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from stylecast.errors import SinkError
-from stylecast.frames import Frame, is_sequence_pattern
 from stylecast.outputs.base import Sink
 from stylecast.outputs.encoding import (
     add_video_stream,
@@ -31,6 +30,7 @@ from stylecast.outputs.encoding import (
     to_video_frame,
 )
 from stylecast.outputs.images import ImageSequenceSink, is_image_path
+from stylecast.pipeline.frames import Frame, is_sequence_pattern
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ import cv2
 import numpy as np
 
 from stylecast.errors import SinkError, StylecastError
-from stylecast.frames import Frame
 from stylecast.outputs.base import Sink
+from stylecast.pipeline.frames import Frame
 
 log = logging.getLogger(__name__)
 

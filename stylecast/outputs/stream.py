@@ -31,8 +31,6 @@ import av.error
 from av.container import OutputContainer
 
 from stylecast.errors import SinkError, StreamError
-from stylecast.frames import Frame
-from stylecast.handoff import Handoff
 from stylecast.outputs.base import Sink
 from stylecast.outputs.encoding import (
     add_video_stream,
@@ -42,6 +40,8 @@ from stylecast.outputs.encoding import (
     reason,
     to_video_frame,
 )
+from stylecast.pipeline.frames import Frame
+from stylecast.pipeline.handoff import Handoff
 
 log = logging.getLogger(__name__)
 

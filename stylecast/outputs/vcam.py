@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 
 from stylecast.errors import SinkError
-from stylecast.frames import Frame
 from stylecast.outputs.base import Sink
 from stylecast.outputs.encoding import check_frame_size
+from stylecast.pipeline.frames import Frame
 
 if TYPE_CHECKING:
     import pyvirtualcam

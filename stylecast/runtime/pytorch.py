@@ -1,6 +1,6 @@
 """PyTorch eager runtime on the CPU: the reference every other runtime is checked against.
 
-The CUDA runtime is ``stylecast.runtime.torch_cuda``.
+The CUDA runtime is ``stylecast.runtime.torch_cuda.runtime``.
 """
 
 from __future__ import annotations

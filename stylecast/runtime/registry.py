@@ -30,9 +30,9 @@ logger = logging.getLogger(__name__)
 # name -> (module, class, device kind, install hint). The classes are imported when first
 # asked for: the torch runtimes' modules import torch, which a CPU install need not have.
 _WHERE: dict[str, tuple[str, str, str, str]] = {
-    "tensorrt": ("stylecast.runtime.tensorrt_runtime", "TensorRTRuntime", "cuda",
+    "tensorrt": ("stylecast.runtime.tensorrt.runtime", "TensorRTRuntime", "cuda",
                  "pip install 'stylecast[tensorrt]'"),
-    "torch-cuda": ("stylecast.runtime.torch_cuda", "TorchCudaRuntime", "cuda",
+    "torch-cuda": ("stylecast.runtime.torch_cuda.runtime", "TorchCudaRuntime", "cuda",
                    "pip install 'stylecast[gpu]' (with the CUDA build of torch)"),
     "openvino": ("stylecast.runtime.openvino_runtime", "OpenVinoRuntime", "cpu",
                  "pip install openvino"),

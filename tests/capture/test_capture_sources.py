@@ -23,7 +23,7 @@ from stylecast.capture import list_capture_devices, open_source, resolve_spec
 from stylecast.capture.base import Source
 from stylecast.capture.testpattern import PATTERNS
 from stylecast.errors import CaptureError
-from stylecast.frames import Frame
+from stylecast.pipeline.frames import Frame
 
 VFR_PTS = [500, 540, 580, 600, 640, 700, 740, 780, 800, 840, 880, 920]  # ms, starts at 0.5 s
 

@@ -14,11 +14,11 @@ from PIL import Image
 from stylecast.capture import open_source
 from stylecast.control.controller import LiveController
 from stylecast.control.server import ControlServer
-from stylecast.mixer import StyleMixer
+from stylecast.engine.mixer import StyleMixer
+from stylecast.engine.stylizer import Stylizer
 from stylecast.model.pack import load_pack
-from stylecast.pipeline import Pipeline
+from stylecast.pipeline.threads import Pipeline
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.stylizer import Stylizer
 from tests.control.test_control_page import CHROMIUM, Page
 from tests.control.test_control_page import browser as browser  # noqa: F401  (fixture)
 

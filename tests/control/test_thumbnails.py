@@ -14,11 +14,11 @@ from PIL import Image
 
 from stylecast.control.controller import THUMB_SIZE, LiveController
 from stylecast.control.thumbnails import PAUSE_S, Thumbnails
+from stylecast.engine.mixer import StyleMixer
+from stylecast.engine.stylizer import Stylizer
 from stylecast.errors import StylecastError
-from stylecast.mixer import StyleMixer
 from stylecast.model.pack import load_pack
 from stylecast.runtime import open_runtime
-from stylecast.stylizer import Stylizer
 
 
 class _Pipeline:

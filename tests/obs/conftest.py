@@ -19,15 +19,15 @@ import pytest
 from obswebsocket import obsws, requests
 from websocket import WebSocketException
 
-from stylecast.app import EngineOptions, build_stylizer
 from stylecast.capture import open_source
 from stylecast.control.controller import LiveController
 from stylecast.control.obs_bridge import ObsBridge, command_handler
+from stylecast.engine.build import EngineOptions, build_stylizer
+from stylecast.engine.stylizer import Stylizer
 from stylecast.outputs.base import Sink
 from stylecast.outputs.shm import SharedMemorySink
 from stylecast.outputs.stream import StreamSink
-from stylecast.pipeline import Pipeline
-from stylecast.stylizer import Stylizer
+from stylecast.pipeline.threads import Pipeline
 from tests.conftest import STYLE_NAMES
 from tests.obs.harness import SCENES, ObsInstance, call, have_obs, start_xvfb
 

@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stylecast.app import EngineOptions, build_stylizer
 from stylecast.capture import open_source
 from stylecast.config import ObsConfig, load_config
 from stylecast.control.controller import LiveController
 from stylecast.control.obs_bridge import ObsBridge, command_handler
+from stylecast.engine.build import EngineOptions, build_stylizer
 from stylecast.errors import ConfigError, SinkError
-from stylecast.frames import Frame
 from stylecast.outputs import shm
 from stylecast.outputs.shm import SharedMemorySink
+from stylecast.pipeline.frames import Frame
 from tests.obs.harness import free_port
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(shm.SHM_DIR), reason="needs /dev/shm")
@@ -230,7 +230,7 @@ def test_bridge_checks_its_mode() -> None:
 
 
 def test_controller_steps_through_styles_with_wraparound(styles_env: Path) -> None:
-    from stylecast.pipeline import Pipeline
+    from stylecast.pipeline.threads import Pipeline
 
     stylizer, pack = build_stylizer("alpha", EngineOptions(runtime="torch", threads=1))
     source = open_source("test", size=(64, 48), fps=30, live=True)

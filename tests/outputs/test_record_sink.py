@@ -11,8 +11,8 @@ import pytest
 
 from stylecast.capture import open_source
 from stylecast.errors import SinkError
-from stylecast.frames import Frame
 from stylecast.outputs.record import ImageSequenceSink, RecordSink, open_file_output
+from stylecast.pipeline.frames import Frame
 
 W, H = 64, 48
 COLOUR = (200, 40, 90)

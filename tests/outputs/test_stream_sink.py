@@ -14,8 +14,8 @@ import pytest
 
 from stylecast.capture import open_source
 from stylecast.errors import StreamError
-from stylecast.frames import Frame
 from stylecast.outputs.stream import StreamSink
+from stylecast.pipeline.frames import Frame
 
 W, H = 64, 48
 COLOUR = (30, 180, 220)

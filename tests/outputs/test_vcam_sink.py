@@ -22,8 +22,8 @@ from pyvirtualcam.camera import BACKENDS
 from pyvirtualcam.util import decode_fourcc
 
 from stylecast.errors import SinkError
-from stylecast.frames import Frame
 from stylecast.outputs.vcam import CONVERTERS, VirtualCameraSink
+from stylecast.pipeline.frames import Frame
 
 W, H = 64, 48
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 
-from stylecast.runtime import torch_cuda
-from stylecast.runtime.device_graph import DeviceFrameGraph
+from stylecast.runtime.torch_cuda import runtime as torch_cuda
+from stylecast.runtime.torch_cuda.device_graph import DeviceFrameGraph
 
 DEVICE_NAME = "Fake GPU"
 

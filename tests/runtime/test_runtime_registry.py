@@ -15,8 +15,8 @@ from stylecast.model.network import StyleNetwork
 from stylecast.runtime import AUTO_ORDER, RUNTIMES, describe_runtimes, open_runtime, registry
 from stylecast.runtime.base import Runtime, RuntimeInfo
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.runtime.tensorrt_runtime import TensorRTRuntime
-from stylecast.runtime.torch_cuda import TorchCudaRuntime
+from stylecast.runtime.tensorrt.runtime import TensorRTRuntime
+from stylecast.runtime.torch_cuda.runtime import TorchCudaRuntime
 
 
 def _fake(name: str, error: Exception | None, opened: list[str]) -> type[Runtime]:

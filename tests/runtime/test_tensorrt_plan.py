@@ -24,8 +24,9 @@ from runtime_helpers import STYLE, make_frame, make_network, torch_reference
 from stylecast.errors import BackendUnavailable, ConfigError, EngineBuildError, EngineMismatch
 from stylecast.model.graph import INPUT_NAMES, OUTPUT_NAMES
 from stylecast.model.network import StyleNetwork
-from stylecast.runtime import export, tensorrt_runtime
-from stylecast.runtime.engine_cache import (
+from stylecast.runtime import export
+from stylecast.runtime.tensorrt import runtime as tensorrt_runtime
+from stylecast.runtime.tensorrt.engine_cache import (
     ENGINE_FORMAT,
     MAGIC,
     EngineKey,
@@ -39,7 +40,7 @@ from stylecast.runtime.engine_cache import (
     write_atomically,
     write_engine,
 )
-from stylecast.runtime.tensorrt_plan import (
+from stylecast.runtime.tensorrt.plan import (
     STILL_SIZE,
     BuildProgress,
     EngineTensor,
@@ -51,7 +52,7 @@ from stylecast.runtime.tensorrt_plan import (
     profile_from_sizes,
     profile_shapes,
 )
-from stylecast.runtime.tensorrt_runtime import TensorRTRuntime
+from stylecast.runtime.tensorrt.runtime import TensorRTRuntime
 from stylecast.temporal import graph as temporal_graph
 
 # Captured before the autouse fixture in conftest.py redirects it to a scratch folder.

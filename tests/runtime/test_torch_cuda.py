@@ -27,15 +27,15 @@ from stylecast.errors import BackendUnavailable, ConfigError
 from stylecast.model.network import ConditionalInstanceNorm, StyleNetwork
 from stylecast.runtime import open_runtime
 from stylecast.runtime.base import resolve_precision
-from stylecast.runtime.device_graph import (
+from stylecast.runtime.pytorch import TorchRuntime
+from stylecast.runtime.torch_cuda.device_graph import (
     DeviceFrameGraph,
     F32StatsInstanceNorm,
     device_network,
     pack_controls,
 )
-from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.runtime.torch_cuda import TorchCudaRuntime
-from stylecast.runtime.torch_cuda_plan import HostBufferPool, ShapePlanner
+from stylecast.runtime.torch_cuda.plan import HostBufferPool, ShapePlanner
+from stylecast.runtime.torch_cuda.runtime import TorchCudaRuntime
 from stylecast.temporal.graph import stats_channels
 from stylecast.temporal.state import TemporalInputs
 
@@ -411,7 +411,7 @@ def test_failed_capture_falls_back_to_eager_with_the_reason(
     monkeypatch.setattr(torch.cuda, "graph", refuse)
     runtime = _open(network)
     frame = make_frame(36, 52)
-    with caplog.at_level(logging.WARNING, logger="stylecast.runtime.torch_cuda"):
+    with caplog.at_level(logging.WARNING, logger="stylecast.runtime.torch_cuda.runtime"):
         out = runtime.infer(frame, STYLE, STRENGTH, PRESERVE)
     assert_close_to_reference(out, reference(network, frame))
     assert runtime.mode == "eager" and runtime.captures == 0
@@ -433,7 +433,7 @@ def test_failed_compile_falls_back_with_the_reason(
     runtime = _open(network, compile=True)
     assert runtime.mode == "cuda graph + torch.compile"
     frame = make_frame(36, 52)
-    with caplog.at_level(logging.WARNING, logger="stylecast.runtime.torch_cuda"):
+    with caplog.at_level(logging.WARNING, logger="stylecast.runtime.torch_cuda.runtime"):
         out = runtime.infer(frame, STYLE, STRENGTH, PRESERVE)
     assert_close_to_reference(out, reference(network, frame))
     assert runtime.compile_error == "BackendCompilerFailed: inductor raised"
@@ -527,7 +527,7 @@ def test_options_reach_the_runtime_through_the_registry(
 ])
 def test_cli_flags_become_runtime_options(flags: list[str], expected: dict) -> None:
     from stylecast.cli import build_parser
-    from stylecast.cli_run import engine_options
+    from stylecast.cli.run import engine_options
 
     args = build_parser().parse_args(["render", "in.mp4", "-o", "out.mp4", *flags])
     assert engine_options(args).runtime_options == expected
@@ -536,7 +536,7 @@ def test_cli_flags_become_runtime_options(flags: list[str], expected: dict) -> N
 def test_engine_options_reach_the_runtime(
     styles_env: object, fake: fake_cuda.Calls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from stylecast.app import EngineOptions, build_stylizer
+    from stylecast.engine.build import EngineOptions, build_stylizer
     from stylecast.runtime import RUNTIMES
 
     monkeypatch.setitem(RUNTIMES, "torch-cuda", fake_cuda.CpuTorchCudaRuntime)

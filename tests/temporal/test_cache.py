@@ -11,7 +11,7 @@ from temporal_helpers import ALPHA, BETA, CallCounter, run_both
 
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig, _Motion
-from stylecast.temporal.synthetic import KINDS, make_sequence, texture, warping_error
+from stylecast.tools.synthetic import KINDS, make_sequence, texture, warping_error
 
 # The moving object's edge band, which the cache gives fresh features so that no trail is
 # left behind it, is a large share of this small sequence's moving pixels: the bound is

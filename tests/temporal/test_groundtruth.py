@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from temporal_helpers import ALPHA
 
-from stylecast.bench.groundtruth import (
+from stylecast.errors import ConfigError
+from stylecast.runtime.pytorch import TorchRuntime
+from stylecast.tools.bench.groundtruth import (
     FOOTPRINT_SPREAD,
     load_ground_truth,
     read_flo,
     resize_flow,
     write_flo,
 )
-from stylecast.bench.temporal import Clip, clip_warping_error, markdown, run_temporal_bench
-from stylecast.errors import ConfigError
-from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.temporal.synthetic import texture
+from stylecast.tools.bench.temporal import Clip, clip_warping_error, markdown, run_temporal_bench
+from stylecast.tools.synthetic import texture
 
 SHIFT = 2  # pixels the content moves right per frame
 
@@ -148,7 +148,7 @@ def test_cli_refuses_incomplete_ground_truth(extra: list[str], message: str,
 
 def test_temporal_results_are_prepended_to_the_write_file(tmp_path: Path) -> None:
     from stylecast.cli import main
-    from stylecast.cli_bench import BENCH_HEADER
+    from stylecast.cli.bench import BENCH_HEADER
 
     frames, flow, masks = _sequence(tmp_path / "seq", count=3)
     log = tmp_path / "BENCHMARKS.md"
@@ -173,7 +173,7 @@ def _write_pfm(path: Path, flow: np.ndarray, little_endian: bool = True) -> None
 
 
 def test_pfm_kitti_and_npy_flows_read_as_the_same_motion(tmp_path: Path) -> None:
-    from stylecast.bench.groundtruth import read_flow
+    from stylecast.tools.bench.groundtruth import read_flow
 
     rng = np.random.default_rng(1)
     flow = np.round(rng.normal(scale=8.0, size=(6, 9, 2)) * 64) / 64  # KITTI's 1/64 px step
@@ -209,7 +209,7 @@ def test_pfm_kitti_and_npy_flows_read_as_the_same_motion(tmp_path: Path) -> None
 ])
 def test_bad_flow_files_say_what_they_are(tmp_path: Path, name: str, content: object,
                                           message: str) -> None:
-    from stylecast.bench.groundtruth import read_flow
+    from stylecast.tools.bench.groundtruth import read_flow
 
     path = tmp_path / name
     if isinstance(content, bytes):

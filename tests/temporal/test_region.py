@@ -16,7 +16,7 @@ from stylecast.temporal.cache import TemporalCache, TemporalConfig
 from stylecast.temporal.graph import stats_channels
 from stylecast.temporal.region import crop_sizes, crops_for
 from stylecast.temporal.state import TemporalInputs
-from stylecast.temporal.synthetic import make_sequence, texture
+from stylecast.tools.synthetic import make_sequence, texture
 
 GRID = (68, 120)  # the feature grid of a 480x272 frame
 
@@ -253,7 +253,7 @@ def test_openvino_memory_for_many_crop_sizes_stays_small(tmp_path: Path) -> None
     On the shared crop graph a size costs ~1.5 MB."""
     pytest.importorskip("openvino")
     from stylecast.runtime.openvino_runtime import OpenVinoRuntime
-    from stylecast.soak import rss_mb
+    from stylecast.tools.soak.harness import rss_mb
 
     runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
     runtime.open()

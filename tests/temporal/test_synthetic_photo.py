@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecast.bench.temporal import PHOTOS, photo_clips
-from stylecast.temporal.synthetic import KINDS, make_sequence, warp_image
+from stylecast.tools.bench.temporal import PHOTOS, photo_clips
+from stylecast.tools.synthetic import KINDS, make_sequence, warp_image
 
 
 def photo(seed: int, h: int = 150, w: int = 230) -> np.ndarray:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from temporal_helpers import ALPHA, CallCounter
 
-from stylecast.bench.temporal import cost_ratio, markdown, run_temporal_bench, warm_crop_sizes
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.cache import TemporalConfig
-from stylecast.temporal.synthetic import make_sequence
+from stylecast.tools.bench.temporal import cost_ratio, markdown, run_temporal_bench, warm_crop_sizes
+from stylecast.tools.synthetic import make_sequence
 
 
 def test_bench_rows_strip_and_table(runtime: TorchRuntime, tmp_path: Path) -> None:
@@ -81,8 +81,8 @@ def test_detail_kept_measures_blur_and_reaches_the_table() -> None:
     import cv2
     import numpy as np
 
-    from stylecast.bench.temporal import TemporalRow, detail_kept, summary
-    from stylecast.temporal.synthetic import texture
+    from stylecast.tools.bench.temporal import TemporalRow, detail_kept, summary
+    from stylecast.tools.synthetic import texture
 
     crisp = [texture(64, 96, seed=s).astype(np.uint8) for s in range(4)]
     blurred = [cv2.GaussianBlur(i, (5, 5), 1.5) for i in crisp]

@@ -97,7 +97,7 @@ def test_openvino_cache_matches_torch_over_a_sequence(tmp_path: Path) -> None:
     # OpenVINO hands the cache its features as a view of its output buffer, which the next
     # frame overwrites: if the cache kept that view too long, frames would drift from torch.
     from stylecast.temporal.cache import TemporalCache
-    from stylecast.temporal.synthetic import make_sequence
+    from stylecast.tools.synthetic import make_sequence
 
     network = make_network()
     reference = TorchRuntime(network=network)

@@ -10,13 +10,13 @@ import pytest
 from temporal_helpers import ALPHA
 
 from stylecast.cli import build_parser
-from stylecast.cli_run import engine_options
+from stylecast.cli.run import engine_options
 from stylecast.control.controller import LiveController
+from stylecast.engine.mixer import StyleMixer
+from stylecast.engine.stylizer import Stylizer
 from stylecast.errors import ConfigError
-from stylecast.mixer import StyleMixer
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.stylizer import Stylizer
-from stylecast.temporal.synthetic import make_sequence
+from stylecast.tools.synthetic import make_sequence
 
 NAMES = ["alpha", "beta", "gamma"]
 

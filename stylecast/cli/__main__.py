@@ -1,0 +1,7 @@
+"""``python -m stylecast.cli``: the same as ``stylecast``."""
+
+import sys
+
+from stylecast.cli import main
+
+sys.exit(main())

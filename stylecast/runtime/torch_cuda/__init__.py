@@ -1,0 +1,1 @@
+"""The torch-cuda runtime: CUDA graphs per frame size, the temporal graph, the plan."""

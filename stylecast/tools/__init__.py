@@ -1,0 +1,1 @@
+"""Tools apart from the product: benchmarks, the soak harness, synthetic test data."""

