@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from stylecast.pipeline.queue import Closed, FrameQueue
+from stylecast.pipeline.queue import BoundedQueue, Closed
 
 
 def test_drop_oldest_keeps_the_newest_and_counts() -> None:
-    q: FrameQueue[int] = FrameQueue(2, "drop_oldest")
+    q: BoundedQueue[int] = BoundedQueue(2, "drop_oldest")
     for i in range(5):
         q.put(i)
     assert q.dropped == 3
@@ -17,7 +17,7 @@ def test_drop_oldest_keeps_the_newest_and_counts() -> None:
 
 
 def test_block_waits_for_room_and_never_drops() -> None:
-    q: FrameQueue[int] = FrameQueue(1, "block")
+    q: BoundedQueue[int] = BoundedQueue(1, "block")
     q.put(0)
     assert q.put(1, timeout=0.05) is False
     got: list[int] = []
@@ -29,7 +29,7 @@ def test_block_waits_for_room_and_never_drops() -> None:
 
 
 def test_close_wakes_waiters_and_refuses_puts() -> None:
-    q: FrameQueue[int] = FrameQueue(1, "block")
+    q: BoundedQueue[int] = BoundedQueue(1, "block")
     results: list[object] = []
     waiter = threading.Thread(target=lambda: results.append(q.get()))
     waiter.start()
@@ -39,3 +39,24 @@ def test_close_wakes_waiters_and_refuses_puts() -> None:
     assert results == [None] and not waiter.is_alive()
     with pytest.raises(Closed):
         q.put(1)
+
+
+def test_a_set_stop_event_ends_a_blocked_put_without_adding() -> None:
+    q: BoundedQueue[int] = BoundedQueue(1, "block")
+    q.put(0)
+    stop = threading.Event()
+    threading.Timer(0.05, stop.set).start()  # set without wake(): the put polls for it
+    started = time.monotonic()
+    assert q.put(1, stop=stop) is False
+    assert time.monotonic() - started < 1.0
+    assert len(q) == 1 and q.put(2, stop=stop) is False
+
+
+def test_final_items_are_never_dropped_and_come_last() -> None:
+    q: BoundedQueue[str] = BoundedQueue(1, "drop_oldest")
+    q.put_final("end")
+    q.put("a")
+    q.put("b")
+    assert q.clear() == 1
+    q.put("c")
+    assert [q.get(0), q.get(0), q.get(0)] == ["c", "end", None]

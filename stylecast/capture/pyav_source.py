@@ -2,7 +2,7 @@
 
 One reader thread per source owns the PyAV container from ``av.open`` to ``close``: it
 decodes, scales with swscale (``VideoFrame.reformat``) and hands RGB Frames over through a
-bounded Handoff. No other thread touches the container, because PyAV cannot interrupt a
+bounded queue. No other thread touches the container, because PyAV cannot interrupt a
 read that is in progress and closing a container under a running read is unsafe. So
 ``close()`` sets a stop event and returns within ``CLOSE_WAIT_S``; a reader blocked in a
 network read leaves at its next read timeout and closes the container itself.
@@ -32,7 +32,7 @@ from stylecast.capture.pacing import Pacer
 from stylecast.capture.plan import AtEnd, OpenPlan
 from stylecast.errors import CaptureError
 from stylecast.pipeline.frames import Frame, check_rgb
-from stylecast.pipeline.handoff import Handoff
+from stylecast.pipeline.queue import BoundedQueue
 
 __all__ = ["PyAVSource", "stream_rate"]
 
@@ -110,7 +110,8 @@ class PyAVSource(Source):
         self._pace = pace and live
         self._at_end = at_end
         drop = live and not self._pace  # paced inputs wait: pacing happens after the queue
-        self._queue: Handoff[Frame | _End] = Handoff(1 if drop else 4, drop_oldest=drop)
+        self._queue: BoundedQueue[Frame | _End] = BoundedQueue(
+            1 if drop else 4, "drop_oldest" if drop else "block")
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._state = _State.NEW
@@ -306,7 +307,7 @@ class PyAVSource(Source):
             bad = 0
             produced += 1
             self._last_frame_at = time.monotonic()
-            if not self._queue.put(self._to_frame(vframe, stream), self._stop):
+            if not self._queue.put(self._to_frame(vframe, stream), stop=self._stop):
                 break
         return produced, "closed"
 

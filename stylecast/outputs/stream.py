@@ -41,7 +41,7 @@ from stylecast.outputs.encoding import (
     to_video_frame,
 )
 from stylecast.pipeline.frames import Frame
-from stylecast.pipeline.handoff import Handoff
+from stylecast.pipeline.queue import BoundedQueue
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class StreamSink(Sink):
         self._query = parts.query
         self.frames_sent = 0
         self.clients_served = 0
-        self._queue: Handoff[Frame] = Handoff(2, drop_oldest=True)
+        self._queue: BoundedQueue[Frame] = BoundedQueue(2, "drop_oldest")
         self._stop = threading.Event()
         self._state_lock = threading.Lock()
         self._opened = False
@@ -131,7 +131,7 @@ class StreamSink(Sink):
         if self._thread is None or self._stop.is_set():
             raise StreamError(f"stream {self.url} is not open: open() it first")
         check_frame_size(frame, self._size, f"stream {self.url}", StreamError)
-        self._queue.put(frame, self._stop)
+        self._queue.put(frame, stop=self._stop)
 
     def close(self) -> None:
         """Stop the writer, flush, release the port; idempotent, returns within ~2 s."""

@@ -27,7 +27,7 @@ from stylecast.engine.stylizer import Stylizer
 from stylecast.errors import RuntimeFailed, SinkError, StylecastError
 from stylecast.outputs.base import Sink
 from stylecast.pipeline.frames import Frame
-from stylecast.pipeline.queue import Closed, FrameQueue
+from stylecast.pipeline.queue import BoundedQueue, Closed
 from stylecast.pipeline.signal_loss import Filler, NoSignal, is_fill
 from stylecast.pipeline.stats import RollingStats
 from stylecast.runtime.base import Runtime
@@ -59,7 +59,7 @@ class SinkWorker:
     def __init__(self, sink: Sink, policy: str, stats: RollingStats,
                  on_failure: Callable[[Sink, BaseException], None]) -> None:
         self.sink = sink
-        self.queue: FrameQueue[Frame] = FrameQueue(2, policy)
+        self.queue: BoundedQueue[Frame] = BoundedQueue(2, policy)
         self.stats = stats
         self.on_failure = on_failure
         self.failed = threading.Event()
@@ -111,7 +111,7 @@ class Pipeline:
         self.live = source.live if live is None else live
         self.policy = "drop_oldest" if self.live else "block"
         self.stats = RollingStats()
-        self._queue: FrameQueue[Frame] = FrameQueue(queue_size, self.policy)
+        self._queue: BoundedQueue[Frame] = BoundedQueue(queue_size, self.policy)
         self._state = State.CREATED
         self._state_lock = threading.Lock()
         self._listeners: list[Listener] = []
