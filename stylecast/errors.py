@@ -61,3 +61,12 @@ class EngineMismatch(EngineBuildError):
 
 class TrainingError(StylecastError):
     """Training could not start or continue."""
+
+
+def first_line(error: BaseException) -> str:
+    """One line that says why ``error`` happened, for a message or a log line: the first
+    line of its text (an OSError's strerror, without the errno and path noise), or its type
+    name when it has no text."""
+    text = getattr(error, "strerror", None) or str(error)
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -30,7 +30,7 @@ from av.video.stream import VideoStream
 from stylecast.capture.base import Source
 from stylecast.capture.pacing import Pacer
 from stylecast.capture.plan import AtEnd, OpenPlan
-from stylecast.errors import CaptureError
+from stylecast.errors import CaptureError, first_line
 from stylecast.pipeline.frames import Frame, check_rgb
 from stylecast.pipeline.queue import BoundedQueue
 
@@ -67,8 +67,7 @@ def _reason(exc: BaseException) -> str:
     """One line from a PyAV or OS error, without the errno noise."""
     if isinstance(exc, _TIMED_OUT):
         return "timed out waiting for data"
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(text).splitlines()[0]
+    return first_line(exc)
 
 
 def stream_rate(stream: VideoStream) -> Fraction | None:

@@ -10,6 +10,8 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from stylecast.errors import first_line
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     styles = sub.add_parser(
@@ -98,7 +100,7 @@ def _vcam_check() -> Check:
         with pyvirtualcam.Camera(width=64, height=48, fps=30) as cam:
             return Check("output", "virtual camera", True, f"{cam.backend}: {cam.device}")
     except (RuntimeError, OSError, ValueError) as exc:
-        return Check("output", "virtual camera", False, str(exc).splitlines()[0], _vcam_fix())
+        return Check("output", "virtual camera", False, first_line(exc), _vcam_fix())
 
 
 def _vcam_fix() -> str:

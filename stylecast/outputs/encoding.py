@@ -13,12 +13,6 @@ from stylecast.errors import SinkError
 from stylecast.pipeline.frames import Frame, check_rgb
 
 
-def reason(exc: BaseException) -> str:
-    """One line from a PyAV or OS error."""
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(text).splitlines()[0]
-
-
 def check_frame_size(frame: Frame, size: tuple[int, int], what: str,
                      error: type[SinkError] = SinkError) -> None:
     """Raise ``error`` unless ``frame`` is (width, height) ``size``."""

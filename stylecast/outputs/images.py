@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stylecast.errors import SinkError
+from stylecast.errors import SinkError, first_line
 from stylecast.fileio import write_atomically
 from stylecast.outputs.base import Sink
-from stylecast.outputs.encoding import check_frame_size, reason
+from stylecast.outputs.encoding import check_frame_size
 from stylecast.pipeline.frames import Frame, check_rgb, is_sequence_pattern
 
 #: The picture formats stylecast reads and writes, by file extension.
@@ -61,7 +61,7 @@ def prepare_folder(folder: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise SinkError(f"cannot write into the folder {folder} ({reason(exc)}): choose a "
+        raise SinkError(f"cannot write into the folder {folder} ({first_line(exc)}): choose a "
                         "folder you can write to") from exc
 
 
@@ -78,14 +78,14 @@ def write_image(path: Path, rgb: np.ndarray) -> None:
     try:
         ok, encoded = cv2.imencode(suffix, bgr, _ENCODE_PARAMS.get(suffix, []))
     except cv2.error as exc:
-        raise SinkError(f"cannot encode {path} ({reason(exc)})") from exc
+        raise SinkError(f"cannot encode {path} ({first_line(exc)})") from exc
     if not ok:
         raise SinkError(f"cannot encode {path}: OpenCV has no {suffix} encoder; use "
                         f"{_FORMATS_TEXT}")
     try:
         write_atomically(path, [encoded.tobytes()])
     except OSError as exc:
-        raise SinkError(f"cannot write {path} ({reason(exc)}): check the path, the free "
+        raise SinkError(f"cannot write {path} ({first_line(exc)}): check the path, the free "
                         "space and that the folder is writable") from exc
 
 

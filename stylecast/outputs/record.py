@@ -19,14 +19,13 @@ import av.error
 from av.container import OutputContainer
 from av.video.stream import VideoStream
 
-from stylecast.errors import SinkError
+from stylecast.errors import SinkError, first_line
 from stylecast.outputs.base import Sink
 from stylecast.outputs.encoding import (
     add_video_stream,
     check_even,
     check_frame_size,
     encode,
-    reason,
     to_video_frame,
 )
 from stylecast.outputs.images import ImageSequenceSink, is_image_path
@@ -81,7 +80,7 @@ class RecordSink(Sink):
                 raise SinkError(f"cannot record to {self.path}: unknown container "
                                 f"{self.path.suffix!r}; use .mp4, .mkv or .mov") from exc
             except _AV_ERRORS as exc:
-                raise SinkError(f"cannot write {self.path} ({reason(exc)}): check the "
+                raise SinkError(f"cannot write {self.path} ({first_line(exc)}): check the "
                                 "folder exists and is writable") from exc
             default = container.default_video_codec
             codecs = (("libx264", default) if self.path.suffix.lower() in H264_CONTAINERS
@@ -116,7 +115,7 @@ class RecordSink(Sink):
                 encode(self._stream, self._container,
                        to_video_frame(frame, pts, self._time_base))
             except _AV_ERRORS as exc:
-                raise SinkError(f"recording to {self.path} failed ({reason(exc)}): is the "
+                raise SinkError(f"recording to {self.path} failed ({first_line(exc)}): is the "
                                 "disk full or the drive gone?") from exc
             self._frames += 1
 
@@ -152,7 +151,7 @@ class RecordSink(Sink):
             if self._frames:
                 encode(stream, container, None)
         except _AV_ERRORS as exc:
-            raise SinkError(f"finishing {self.path} failed ({reason(exc)}): the file may "
+            raise SinkError(f"finishing {self.path} failed ({first_line(exc)}): the file may "
                             "be truncated; is the disk full?") from exc
         finally:
             container.close()

@@ -30,14 +30,13 @@ import av
 import av.error
 from av.container import OutputContainer
 
-from stylecast.errors import SinkError, StreamError
+from stylecast.errors import SinkError, StreamError, first_line
 from stylecast.outputs.base import Sink
 from stylecast.outputs.encoding import (
     add_video_stream,
     check_even,
     check_frame_size,
     encode,
-    reason,
     to_video_frame,
 )
 from stylecast.pipeline.frames import Frame
@@ -113,7 +112,7 @@ class StreamSink(Sink):
             socket.getaddrinfo(self._host, self._port)
         except OSError as exc:
             raise StreamError(f"cannot stream to {self.url}: unknown host {self._host!r} "
-                              f"({reason(exc)}); use 127.0.0.1 for this machine") from exc
+                              f"({first_line(exc)}); use 127.0.0.1 for this machine") from exc
         target: Callable[[], None] = self._serve_udp
         if self._scheme == "tcp":
             listener = self._listen()
@@ -150,7 +149,7 @@ class StreamSink(Sink):
         try:
             listener = socket.create_server((self._host, self._port))
         except OSError as exc:
-            raise StreamError(f"cannot listen on {self.url} ({reason(exc)}): is another "
+            raise StreamError(f"cannot listen on {self.url} ({first_line(exc)}): is another "
                               "program using the port? pick another one") from exc
         listener.settimeout(POLL_S)  # accept() wakes up to notice close()
         self._listener = listener
@@ -177,7 +176,7 @@ class StreamSink(Sink):
                                         container_options={"flush_packets": "1"})
                     self._encode_until_stopped(container)
             except _AV_ERRORS as exc:
-                log.info("stream: viewer left (%s); waiting for the next one", reason(exc))
+                log.info("stream: viewer left (%s); waiting for the next one", first_line(exc))
 
     def _accept(self, listener: socket.socket) -> socket.socket | None:
         while not self._stop.is_set():
@@ -188,7 +187,7 @@ class StreamSink(Sink):
             except OSError as exc:
                 if self._stop.is_set():
                     return None
-                raise StreamError(f"stream {self.url} stopped listening ({reason(exc)})"
+                raise StreamError(f"stream {self.url} stopped listening ({first_line(exc)})"
                                   ) from exc
             conn.settimeout(SEND_TIMEOUT_S)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -205,7 +204,7 @@ class StreamSink(Sink):
                                 container_options={"flush_packets": "1"})
             self._encode_until_stopped(container)
         except _AV_ERRORS as exc:
-            raise StreamError(f"sending to {self.url} failed ({reason(exc)}): check the "
+            raise StreamError(f"sending to {self.url} failed ({first_line(exc)}): check the "
                               "address") from exc
 
     def _encode_until_stopped(self, container: OutputContainer) -> None:
@@ -232,7 +231,7 @@ class StreamSink(Sink):
             try:
                 container.close()
             except _AV_ERRORS as exc:  # the peer is gone already; nothing left to save
-                log.debug("stream: closing after an error: %s", reason(exc))
+                log.debug("stream: closing after an error: %s", first_line(exc))
 
 
 class _SocketWriter:

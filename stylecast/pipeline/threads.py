@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from stylecast.capture.base import Source
 from stylecast.engine.stylizer import Stylizer
-from stylecast.errors import RuntimeFailed, SinkError, StylecastError
+from stylecast.errors import RuntimeFailed, SinkError, StylecastError, first_line
 from stylecast.outputs.base import Sink
 from stylecast.pipeline.frames import Frame
 from stylecast.pipeline.queue import BoundedQueue, Closed
@@ -280,7 +280,7 @@ class Pipeline:
         """Switch to the fallback runtime, or raise RuntimeFailed to stop the pipeline
         (``_stylize_loop`` then emits the error event and stops)."""
         name = self.stylizer.runtime.info.name
-        reason = (str(exc).splitlines() or [""])[0][:200]
+        reason = first_line(exc)[:200]
         what = f"runtime {name} failed while stylizing ({type(exc).__name__}: {reason})"
         fallback, self._fallback = self._fallback, None
         if fallback is None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import torch
 
-from stylecast.errors import BackendUnavailable
+from stylecast.errors import BackendUnavailable, first_line
 from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import (
     Capabilities,
@@ -69,11 +69,6 @@ _PROBE_HW = (64, 96)
 # What a failing torch.compile raises at its first call: dynamo's and inductor's errors
 # derive from RuntimeError; a missing compiler or Triton surfaces as ImportError or OSError.
 _COMPILE_ERRORS = (RuntimeError, ImportError, OSError)
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
 
 class TorchCudaRuntime(Runtime):
     """``FrameGraph``'s computation on the first visible CUDA device (``CUDA_VISIBLE_DEVICES``
@@ -152,7 +147,7 @@ class TorchCudaRuntime(Runtime):
         except RuntimeError as exc:  # CUDA errors (no kernel image, driver, memory)
             self.close()
             raise BackendUnavailable(
-                f"torch-cuda could not run on {caps.device}: {_first_line(exc)}; check the "
+                f"torch-cuda could not run on {caps.device}: {first_line(exc)}; check the "
                 "driver and that this torch build supports the GPU, or use --runtime "
                 "openvino") from exc
         self._eager = self._module = eager
@@ -171,7 +166,7 @@ class TorchCudaRuntime(Runtime):
             return eager
 
     def _compile_failed(self, exc: BaseException) -> None:
-        self.compile_error = _first_line(exc)
+        self.compile_error = first_line(exc)
         logger.warning("torch-cuda: torch.compile failed (%s); running the network "
                        "uncompiled", self.compile_error)
 
@@ -367,7 +362,7 @@ class TorchCudaRuntime(Runtime):
         except RuntimeError as exc:
             if isinstance(exc, torch.OutOfMemoryError):
                 raise
-            self.graph_error = _first_line(exc)
+            self.graph_error = first_line(exc)
             logger.warning("torch-cuda: CUDA graph capture failed (%s); running eagerly",
                            self.graph_error)
             return

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from stylecast.errors import BackendUnavailable, StylecastError
+from stylecast.errors import BackendUnavailable, StylecastError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def time_model(network: Any, label: str, size: str, cuda_graph: bool, runs: int,
     except (torch.OutOfMemoryError, StylecastError) as exc:
         log.warning("bench --gpu: %s %s %s failed: %s", label, size, mode, exc)
         return GpuModelTiming(label, size, "f16", mode, None, None, None, None, None, None,
-                              None, 0, error=str(exc).splitlines()[0] if str(exc) else "error")
+                              None, 0, error=first_line(exc))
     finally:
         runtime.close()
     peak = round(torch.cuda.max_memory_allocated() / 2**20, 1)
