@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stylecast.errors import PackError
+from stylecast.fileio import atomic_path, write_atomically
 from stylecast.model.spec import SIZES, NetworkSpec
 
 if TYPE_CHECKING:  # torch only where weights are read or written
@@ -314,10 +315,9 @@ def write_network(
     spec = network.spec
     file = f"{spec.size}.safetensors"
     state = {k: v.detach().contiguous().cpu() for k, v in network.state_dict().items()}
-    tmp = root / f".{file}.tmp"
-    save_file(state, str(tmp), metadata={"format_version": str(FORMAT_VERSION),
-                                         "size": spec.size})
-    tmp.replace(root / file)
+    with atomic_path(root / file) as tmp:
+        save_file(state, str(tmp), metadata={"format_version": str(FORMAT_VERSION),
+                                             "size": spec.size})
     weights_sha256 = sha256_of(root / file)
     entry: dict[str, Any] = {"file": file, "sha256": weights_sha256,
                              "channels": spec.channels, "blocks": spec.blocks,
@@ -351,9 +351,7 @@ def update_manifest(root: Path, manifest_base: dict[str, Any] | None, size: str,
     networks = dict(existing.get("networks", {}))
     networks[size] = entry
     manifest = {"format_version": FORMAT_VERSION, **base, "networks": networks}
-    tmp = root / f".{MANIFEST}.tmp"
-    tmp.write_text(tomli_w.dumps(manifest), encoding="utf-8")
-    tmp.replace(manifest_path)
+    write_atomically(manifest_path, [tomli_w.dumps(manifest).encode("utf-8")])
 
 
 def to_style_vector(weights: dict[int, float], num_styles: int) -> torch.Tensor:

@@ -17,8 +17,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +27,7 @@ from torch.export import Dim
 
 from stylecast import __version__
 from stylecast.errors import EngineBuildError
+from stylecast.fileio import atomic_path
 from stylecast.model.graph import INPUT_NAMES, OUTPUT_NAMES, FrameGraph
 from stylecast.model.network import StyleNetwork
 from stylecast.model.spec import GRAPH_FORMAT, OPSET
@@ -199,11 +198,5 @@ def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:
 
 
 def _save_atomically(program: torch.onnx.ONNXProgram, path: Path) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        program.save(tmp_name, external_data=False)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        program.save(str(tmp), external_data=False)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from stylecast.fileio import atomic_path
 from stylecast.model.pack import StylePack
 from stylecast.training import measure, reference
 
@@ -88,9 +89,8 @@ class ReferenceCache:
         image = reference.gatys(vgg, Image.open(photo), Image.open(painting),
                                 style_weight=REFERENCE_STYLE_WEIGHT, iterations=iterations)
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.png")
-        image.save(tmp)
-        tmp.replace(path)
+        with atomic_path(path, keep_suffix=True) as tmp:
+            image.save(tmp)
         return image
 
 

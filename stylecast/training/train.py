@@ -24,6 +24,7 @@ import torch
 from torch.nn import functional as F
 
 from stylecast.errors import TrainingError
+from stylecast.fileio import atomic_path
 from stylecast.model.network import NetworkSpec, StyleNetwork
 from stylecast.model.pack import write_network
 from stylecast.training import losses
@@ -201,11 +202,11 @@ class Trainer:
 
     def _save_checkpoint(self) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.checkpoint_path.with_suffix(".tmp")
-        torch.save({"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
-                    "generator": self.generator.get_state(), "step": self.step,
-                    "elapsed": self.elapsed}, tmp)
-        tmp.replace(self.checkpoint_path)
+        with atomic_path(self.checkpoint_path) as tmp:
+            torch.save({"network": self.network.state_dict(),
+                        "optimizer": self.optimizer.state_dict(),
+                        "generator": self.generator.get_state(), "step": self.step,
+                        "elapsed": self.elapsed}, tmp)
 
     def train_step(self) -> dict[str, float]:
         cfg, num = self.config, len(self.styles)
