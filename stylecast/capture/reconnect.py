@@ -19,6 +19,7 @@ from stylecast.capture.base import Source
 from stylecast.capture.factory import open_source, resolve_spec
 from stylecast.errors import CaptureError
 from stylecast.pipeline.frames import Frame
+from stylecast.retry import retry_with_backoff
 
 log = logging.getLogger(__name__)
 
@@ -141,22 +142,17 @@ class ReconnectingSource(Source):
 
     def _reopen(self) -> Source | None:
         """Open a fresh inner source, waiting between attempts; None once closed."""
-        delay, longest = self._backoff
-        attempt = 0
-        while not self._stop.is_set():
-            attempt += 1
+        def attempt(number: int) -> Source | None:
             try:
                 inner = self._open_inner()
             except CaptureError as exc:
-                log.debug("%s: reopen attempt %d failed: %s", self.description, attempt, exc)
-                if self._stop.wait(delay):
-                    return None
-                delay = min(delay * 2, longest)
-                continue
+                log.debug("%s: reopen attempt %d failed: %s", self.description, number, exc)
+                return None
             self.reconnects += 1
-            log.info("%s reconnected after %d attempt(s)", self.description, attempt)
+            log.info("%s reconnected after %d attempt(s)", self.description, number)
             return inner
-        return None
+
+        return retry_with_backoff(attempt, self._stop, self._backoff)
 
     def _drop(self, inner: Source) -> None:
         with self._lock:

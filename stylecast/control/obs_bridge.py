@@ -38,6 +38,7 @@ from stylecast.control.api import ControlTarget
 from stylecast.control.flow import TokenBucket
 from stylecast.control.protocol import MAX_MESSAGE_CHARS, error_reply, handle_message
 from stylecast.errors import ConfigError, StylecastError
+from stylecast.retry import retry_with_backoff
 from stylecast.shipped import obs_script
 
 log = logging.getLogger(__name__)
@@ -202,14 +203,10 @@ class ObsBridge:
 
     # -- worker ------------------------------------------------------------------------
     def _run(self) -> None:
-        delay = BACKOFF_S[0]
         while not self._stop.is_set():
-            client = self._open()
+            client = retry_with_backoff(lambda _number: self._open(), self._stop, BACKOFF_S)
             if client is None:
-                self._stop.wait(delay)
-                delay = min(delay * 2, BACKOFF_S[1])
-                continue
-            delay = BACKOFF_S[0]
+                break
             try:
                 self._prepare(client)
                 self._connected.set()
