@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 log = logging.getLogger(__name__)
@@ -23,15 +23,31 @@ HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def interrupt_on_signals() -> Iterator[None]:
-    """Within the block, the first SIGINT/SIGTERM raises KeyboardInterrupt; later ones are
-    logged and ignored. Outside the main thread (no signals there) it does nothing."""
+def on_signals(handler: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM call ``handler(signum)`` (which may raise);
+    the previous handlers come back when it ends. Outside the main thread (no signals
+    there) it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        handler(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in HANDLED}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def interrupt_on_signals() -> contextlib.AbstractContextManager[None]:
+    """Within the block, the first SIGINT/SIGTERM raises KeyboardInterrupt; later ones are
+    logged and ignored."""
     fired = threading.Event()
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
+    def handler(signum: int) -> None:
         if fired.is_set():
             log.warning("%s received while stopping; still closing outputs",
                         signal.Signals(signum).name)
@@ -39,9 +55,10 @@ def interrupt_on_signals() -> Iterator[None]:
         fired.set()
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, handler) for sig in HANDLED}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return on_signals(handler)
+
+
+def stop_on_signals(stop: threading.Event) -> contextlib.AbstractContextManager[None]:
+    """Within the block, SIGINT/SIGTERM set ``stop`` (a run that ends early but still
+    reports, like the soak)."""
+    return on_signals(lambda _signum: stop.set())

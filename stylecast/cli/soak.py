@@ -10,13 +10,9 @@ viewer in the soak watches, plus a virtual camera with ``--vcam``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from stylecast.cli.run import (
@@ -28,6 +24,7 @@ from stylecast.cli.run import (
     live_sinks,
     size_arg,
 )
+from stylecast.cli.signals import stop_on_signals
 from stylecast.engine.build import build_stylizer
 
 if TYPE_CHECKING:
@@ -154,7 +151,7 @@ def _soak(args: argparse.Namespace, options: SoakOptions, scratch: str) -> SoakR
           f"{'on' if stylizer.temporal else 'off'}] -> {', '.join(s.name for s in sinks)}",
           file=sys.stderr)
     stop = threading.Event()
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         report = run_soak(source, stylizer, pack, options, sinks=sinks, stop=stop)
     report.setup = {
         "size": f"{args.size[0]}x{args.size[1]} at {args.fps:g} fps from {source.description}"
@@ -165,21 +162,3 @@ def _soak(args: argparse.Namespace, options: SoakOptions, scratch: str) -> SoakR
         "style": f"{pack.name}: {', '.join(s.name for s in pack.styles)}",
     }
     return report
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM end the soak early but still judge and report what ran."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
