@@ -88,6 +88,6 @@ def onnx_graph(network: object, cache_dir: Path | None = None, *,
         from stylecast.temporal.export import export_temporal_onnx
 
         return export_temporal_onnx(network, cache_dir)  # type: ignore[arg-type]
-    from stylecast.runtime.export import export_onnx
+    from stylecast.model.export import export_onnx
 
     return export_onnx(network, cache_dir)  # type: ignore[arg-type]

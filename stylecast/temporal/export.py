@@ -1,6 +1,6 @@
 """ONNX export of ``TemporalFrameGraph``, cached beside the plain graph's export.
 
-Same cache, same atomic write and the same key fields as :mod:`stylecast.runtime.export`,
+Same cache, same atomic write and the same key fields as :mod:`stylecast.model.export`,
 plus ``graph=temporal`` and its own format number, so the two graphs never share a file.
 Height and width are dynamic (one symbol each, shared by the frame and the 1/4-resolution
 state tensors).
@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 from torch.export import Dim
 
+from stylecast.model import export as plain_export
 from stylecast.model.network import StyleNetwork
 from stylecast.model.spec import TEMPORAL_GRAPH_FORMAT
-from stylecast.runtime import export as plain_export
 from stylecast.temporal.graph import INPUT_NAMES, OUTPUT_NAMES, TemporalFrameGraph
 
 _MAX_SIDE = 8192

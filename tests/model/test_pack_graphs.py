@@ -13,10 +13,10 @@ import torch
 
 from stylecast.errors import BackendUnavailable, PackError
 from stylecast.model import packnet
+from stylecast.model.export import onnx_path
 from stylecast.model.pack import load_pack, write_network
 from stylecast.model.spec import GRAPH_FORMAT, TEMPORAL_GRAPH_FORMAT
 from stylecast.runtime import graphs
-from stylecast.runtime.export import onnx_path
 from tests.conftest import TINY, make_network, make_pack
 
 BASE = {"pack": "testpack", "description": "made by the tests",

@@ -21,7 +21,7 @@ def _no_user_cache(
 ) -> None:
     """Whatever a test forgets to pass, nothing lands in the real user cache."""
     stray = tmp_path_factory.mktemp("stray-cache")
-    monkeypatch.setattr("stylecast.runtime.export.default_cache_dir", lambda: stray)
+    monkeypatch.setattr("stylecast.model.export.default_cache_dir", lambda: stray)
 
 
 @pytest.fixture(scope="session")

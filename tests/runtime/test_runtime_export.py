@@ -19,9 +19,9 @@ from runtime_helpers import (
     torch_reference,
 )
 
+from stylecast.model import export
+from stylecast.model.export import cache_key, export_onnx, onnx_path
 from stylecast.model.network import StyleNetwork
-from stylecast.runtime import export
-from stylecast.runtime.export import cache_key, export_onnx, onnx_path
 
 
 def test_cache_key_depends_on_weights_only_when_they_change() -> None:

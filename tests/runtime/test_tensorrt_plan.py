@@ -22,9 +22,9 @@ import torch
 from runtime_helpers import STYLE, make_frame, make_network, torch_reference
 
 from stylecast.errors import BackendUnavailable, ConfigError, EngineBuildError, EngineMismatch
+from stylecast.model import export
 from stylecast.model.graph import INPUT_NAMES, OUTPUT_NAMES
 from stylecast.model.network import StyleNetwork
-from stylecast.runtime import export
 from stylecast.runtime.tensorrt import runtime as tensorrt_runtime
 from stylecast.runtime.tensorrt.engine_cache import (
     ENGINE_FORMAT,

@@ -22,4 +22,4 @@ def _no_user_cache(tmp_path_factory: pytest.TempPathFactory,
                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever a test forgets to pass, nothing lands in the real user cache."""
     stray = tmp_path_factory.mktemp("stray-cache")
-    monkeypatch.setattr("stylecast.runtime.export.default_cache_dir", lambda: Path(stray))
+    monkeypatch.setattr("stylecast.model.export.default_cache_dir", lambda: Path(stray))

@@ -28,8 +28,8 @@ from typing import Any
 
 from stylecast.errors import EngineBuildError, EngineMismatch
 from stylecast.fileio import write_atomically
+from stylecast.model import export
 from stylecast.model.network import StyleNetwork
-from stylecast.runtime import export
 from stylecast.runtime.tensorrt.plan import ShapeProfile, format_size
 
 MAGIC = b"SCTRTENG"

@@ -125,7 +125,7 @@ def build_engine_file(
 
         onnx_file = export_temporal_onnx(network, cache_dir)
     else:
-        from stylecast.runtime.export import export_onnx
+        from stylecast.model.export import export_onnx
 
         onnx_file = export_onnx(network, cache_dir)
     data = build.build_serialized(trt, onnx_file, key, _graph_io(network, temporal), cache_dir)
