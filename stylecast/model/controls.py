@@ -9,10 +9,7 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 from torch.nn import functional as F
-
-from stylecast.model.network import StyleNetwork
 
 # ITU-R BT.601 full range, the matrix JPEG and most webcams use.
 _LUMA = (0.299, 0.587, 0.114)
@@ -47,26 +44,6 @@ def apply_controls(
     p = preserve.reshape(-1, 1, 1, 1)
     mixed = styled + p * (preserve_colour(styled, content) - styled)
     return (content + s * (mixed - content)).clamp(0.0, 1.0)
-
-
-class StyleGraph(nn.Module):
-    """The exported graph: image, style vector, strength, preserve -> image.
-
-    Inputs: image (N, 3, H, W) float32 RGB [0, 1] with H, W multiples of
-    ``network.spec.multiple``; style (N, S) float32; strength (N,) and preserve (N,) float32
-    in [0, 1]. Output: (N, 3, H, W) float32 RGB [0, 1].
-    """
-
-    def __init__(self, network: StyleNetwork) -> None:
-        super().__init__()
-        self.network = network
-
-    def forward(
-        self, image: torch.Tensor, style: torch.Tensor, strength: torch.Tensor,
-        preserve: torch.Tensor,
-    ) -> torch.Tensor:
-        styled = self.network(image, style)
-        return apply_controls(styled, image, strength, preserve)
 
 
 def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:

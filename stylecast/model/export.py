@@ -1,4 +1,5 @@
-"""ONNX export of ``FrameGraph``, cached on disk by a key over everything that shapes the graph.
+"""ONNX export of ``FrameGraph`` and ``TemporalFrameGraph``, cached on disk by a key over
+everything that shapes the graph.
 
 The exported graph takes the camera frame as uint8 (1, H, W, 3) with H and W dynamic
 (multiples of ``network.spec.multiple``), plus the style vector (1, S), strength (1,) and
@@ -8,7 +9,9 @@ setting. OpenVINO and onnxruntime read it; TensorRT will build its engines from 
 Export runs the dynamo exporter (``torch.export`` underneath) and takes seconds, so the file
 is cached under ``platformdirs.user_cache_dir("stylecast")/onnx/`` and written atomically:
 a reader never sees a half-written file, and two processes exporting at once both end with
-the same complete file.
+the same complete file. The temporal graph is cached beside it with ``graph=temporal`` and
+its own format number in the key, so the two graphs never share a file; its height and width
+are dynamic too (one symbol each, shared by the frame and the 1/4-resolution state tensors).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import torch
@@ -28,9 +32,9 @@ from torch.export import Dim
 from stylecast import __version__
 from stylecast.errors import EngineBuildError
 from stylecast.fileio import atomic_path
-from stylecast.model.graph import INPUT_NAMES, OUTPUT_NAMES, FrameGraph
+from stylecast.model.graph import FrameGraph
 from stylecast.model.network import StyleNetwork
-from stylecast.model.spec import GRAPH_FORMAT, OPSET
+from stylecast.model.spec import GRAPH_FORMAT, OPSET, TEMPORAL_GRAPH_FORMAT
 from stylecast.runtime.quiet import quiet_exporter
 
 logger = logging.getLogger(__name__)
@@ -99,6 +103,20 @@ def onnx_path(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
     return root / "onnx" / f"{network.spec.size}-{cache_key(network)}.onnx"
 
 
+def temporal_graph_fields(network: StyleNetwork) -> dict[str, str]:
+    """Every field that changes the exported temporal graph; also stored as ONNX metadata."""
+    return {**graph_fields(network), "graph": "temporal",
+            "temporal_graph_format": str(TEMPORAL_GRAPH_FORMAT)}
+
+
+def temporal_onnx_path(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
+    """``<cache_dir>/onnx/<size>-temporal-<key>.onnx`` (whether or not it exists yet)."""
+    payload = json.dumps(temporal_graph_fields(network), sort_keys=True).encode()
+    key = hashlib.sha256(payload).hexdigest()[:32]
+    root = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    return root / "onnx" / f"{network.spec.size}-temporal-{key}.onnx"
+
+
 def export_onnx(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
     """Export ``FrameGraph(network)`` to ONNX unless an identical export is cached.
 
@@ -117,6 +135,26 @@ def export_onnx(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
     return export_cached(
         onnx_path(network, cache_dir), graph_fields(network), lambda: _export_program(network),
         what=f"the {network.spec.size} network")
+
+
+def export_temporal_onnx(network: StyleNetwork, cache_dir: Path | None = None) -> Path:
+    """Export ``TemporalFrameGraph(network)`` to ONNX unless an identical export is cached.
+
+    Args:
+        network: the network to export (left as found).
+        cache_dir: root of the stylecast cache; the user cache directory when None.
+
+    Returns:
+        Path of the ONNX file; inputs and outputs as in :mod:`stylecast.temporal.graph`,
+        H and W dynamic (multiples of ``network.spec.multiple``).
+
+    Raises:
+        EngineBuildError: the exporter failed or the file could not be written.
+    """
+    return export_cached(
+        temporal_onnx_path(network, cache_dir), temporal_graph_fields(network),
+        lambda: _export_program(network, temporal=True),
+        what=f"the temporal {network.spec.size} graph", hint="; or run with --no-temporal")
 
 
 def export_cached(
@@ -145,7 +183,8 @@ def write_export(
             program = build()
             program.model.metadata_props.update(
                 {f"stylecast.{k}": v for k, v in fields.items()})
-            _save_atomically(program, path)
+            with atomic_path(path) as tmp:
+                program.save(str(tmp), external_data=False)
     except (RuntimeError, OSError) as exc:
         # torch.onnx.OnnxExporterError and torch.export's errors are RuntimeError subclasses.
         raise EngineBuildError(
@@ -166,28 +205,58 @@ def write_onnx(network: StyleNetwork, path: Path) -> Path:
                         what=f"the {network.spec.size} network")
 
 
-def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:
+def write_temporal_onnx(network: StyleNetwork, path: Path) -> Path:
+    """Export ``TemporalFrameGraph(network)`` to ``path`` (a style pack's graph), uncached.
+
+    Raises:
+        EngineBuildError: the exporter failed or the file could not be written.
+    """
+    return write_export(path, temporal_graph_fields(network),
+                        lambda: _export_program(network, temporal=True),
+                        what=f"the temporal {network.spec.size} graph")
+
+
+def _export_program(network: StyleNetwork, *, temporal: bool = False) -> torch.onnx.ONNXProgram:
+    """Trace ``FrameGraph(network)`` (or the temporal graph) with H and W dynamic."""
     multiple = network.spec.multiple
+    if temporal and multiple != 4:
+        raise RuntimeError(f"the temporal graph assumes features at 1/4 resolution; this "
+                           f"network needs multiples of {multiple}")
     height = Dim("height_blocks", min=2, max=_MAX_SIDE // multiple)
     width = Dim("width_blocks", min=2, max=_MAX_SIDE // multiple)
-    dynamic_shapes = {
+    dynamic_shapes: dict[str, dict[int, Any] | None] = {
         "frame": {1: multiple * height, 2: multiple * width},
         "style": None, "strength": None, "preserve": None,
     }
     device = next(network.parameters()).device
-    example = (
+    num_styles = network.spec.num_styles
+    example: tuple[torch.Tensor, ...] = (
         torch.zeros((1, *_EXAMPLE_HW, 3), dtype=torch.uint8, device=device),
-        torch.full((1, network.spec.num_styles), 1.0 / network.spec.num_styles, device=device),
+        torch.full((1, num_styles), 1.0 / num_styles, device=device),
         torch.ones(1, device=device),
         torch.zeros(1, device=device),
     )
-    graph = FrameGraph(network)
+    graph: torch.nn.Module
+    if temporal:
+        from stylecast.temporal.graph import TemporalFrameGraph
+
+        graph = TemporalFrameGraph(network).to(device)
+        dynamic_shapes |= {"prev_feats": {1: height, 2: width},
+                           "confidence": {2: height, 3: width},
+                           "prev_stats": None, "stat_rate": None}
+        h, w = _EXAMPLE_HW[0] // multiple, _EXAMPLE_HW[1] // multiple
+        example += (torch.zeros((1, h, w, graph.channels), device=device),
+                    torch.zeros((1, 1, h, w), device=device),
+                    torch.zeros((1, 2, graph.stats_channels), device=device),
+                    torch.ones(1, device=device))
+    else:
+        graph = FrameGraph(network)
     was_training = network.training
     graph.eval()
     try:
         program = torch.onnx.export(
             graph, example, dynamo=True, dynamic_shapes=dynamic_shapes,
-            input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+            input_names=list(graph.INPUT_NAMES), output_names=list(graph.OUTPUT_NAMES),
             opset_version=OPSET, external_data=False, verbose=False,
         )
     finally:
@@ -195,8 +264,3 @@ def _export_program(network: StyleNetwork) -> torch.onnx.ONNXProgram:
     if program is None:  # only the legacy exporter returns None
         raise RuntimeError("torch.onnx.export returned no program")
     return program
-
-
-def _save_atomically(program: torch.onnx.ONNXProgram, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        program.save(str(tmp), external_data=False)

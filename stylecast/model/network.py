@@ -22,6 +22,9 @@ The encoder / bottleneck / decoder boundary is explicit: both sizes hand the dec
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -191,6 +194,16 @@ class StyleNetwork(nn.Module):
         """K: channels over every conditional norm (the temporal graph's statistics row)."""
         return sum(m.scale.shape[1] for m in self.modules()
                    if isinstance(m, ConditionalInstanceNorm))
+
+    def with_norms(self, make: Callable[[ConditionalInstanceNorm], nn.Module]) -> StyleNetwork:
+        """A deep copy whose conditional norms are each replaced by ``make(norm)`` (which may
+        share the copied norm's style tables); this network is left as it is."""
+        clone = copy.deepcopy(self)
+        for module in list(clone.modules()):
+            for name, child in list(module.named_children()):
+                if isinstance(child, ConditionalInstanceNorm):
+                    setattr(module, name, make(child))
+        return clone
 
     def encode(self, image: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return self.encoder(image, style)

@@ -159,9 +159,8 @@ def write_graphs(root: Path, network: StyleNetwork, weights_sha256: str) -> dict
     Raises:
         EngineBuildError: an export failed (torch and onnxscript are needed here).
     """
-    from stylecast.model.export import write_onnx
+    from stylecast.model.export import write_onnx, write_temporal_onnx
     from stylecast.model.pack import sha256_of
-    from stylecast.temporal.export import write_temporal_onnx
 
     writers = {"onnx": write_onnx, "temporal_onnx": write_temporal_onnx}
     entries: dict[str, Any] = {}

@@ -85,7 +85,7 @@ def onnx_graph(network: object, cache_dir: Path | None = None, *,
             log.warning("%s; exporting it from the weights instead", problem)
         network = module
     if temporal:
-        from stylecast.temporal.export import export_temporal_onnx
+        from stylecast.model.export import export_temporal_onnx
 
         return export_temporal_onnx(network, cache_dir)  # type: ignore[arg-type]
     from stylecast.model.export import export_onnx

@@ -39,12 +39,11 @@ it measured the same as the fused graph (28.1 against 28.7 ms at 480x272, 2026-1
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
 from stylecast.model.controls import apply_controls
+from stylecast.model.graph import FrameGraph, frame_to_image, image_to_frame
 from stylecast.model.network import ConditionalInstanceNorm, StyleNetwork
 
 INPUT_NAMES = ("frame", "style", "strength", "preserve", "prev_feats", "confidence",
@@ -98,22 +97,7 @@ class SmoothedInstanceNorm(nn.Module):
         return normed * gamma + beta
 
 
-def stats_channels(network: StyleNetwork) -> int:
-    """K: total channels over every conditional norm of ``network`` (length of a stats row)."""
-    return sum(m.scale.shape[1] for m in network.modules()
-               if isinstance(m, ConditionalInstanceNorm))
-
-
-def _smoothed_copy(network: StyleNetwork, tape: _StatsTape) -> StyleNetwork:
-    clone = copy.deepcopy(network)
-    for module in list(clone.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, ConditionalInstanceNorm):
-                setattr(module, name, SmoothedInstanceNorm(child, tape))
-    return clone
-
-
-class TemporalFrameGraph(nn.Module):
+class TemporalFrameGraph(FrameGraph):
     """The frame graph with the temporal state in and out (layout in the module docstring).
 
     Args:
@@ -124,15 +108,22 @@ class TemporalFrameGraph(nn.Module):
             ``prev_stats`` through unchanged, so the I/O layout stays the same.
     """
 
-    def __init__(self, network: StyleNetwork, smooth_stats: bool = SMOOTH_STATS) -> None:
-        super().__init__()
-        self._tape = _StatsTape()
-        self.smooth_stats = smooth_stats
-        self.network = _smoothed_copy(network, self._tape) if smooth_stats else network
-        self.channels = network.spec.channels
-        self.stats_channels = stats_channels(network)
+    INPUT_NAMES = INPUT_NAMES
+    OUTPUT_NAMES = OUTPUT_NAMES
 
-    def forward(
+    def __init__(self, network: StyleNetwork, smooth_stats: bool = SMOOTH_STATS) -> None:
+        tape = _StatsTape()
+        stats = network.stats_channels  # before its norms are replaced
+        if smooth_stats:
+            network = network.with_norms(lambda norm: SmoothedInstanceNorm(norm, tape))
+        super().__init__(network)
+        self._tape = tape
+        self.smooth_stats = smooth_stats
+        self.channels = network.spec.channels
+        self.stats_channels = stats
+
+    # More inputs and outputs than FrameGraph's, on purpose: the temporal state.
+    def forward(  # type: ignore[override]
         self, frame: torch.Tensor, style: torch.Tensor, strength: torch.Tensor,
         preserve: torch.Tensor, prev_feats: torch.Tensor, confidence: torch.Tensor,
         prev_stats: torch.Tensor, stat_rate: torch.Tensor,
@@ -140,7 +131,7 @@ class TemporalFrameGraph(nn.Module):
         tape = self._tape
         tape.prev, tape.rate, tape.offset, tape.out = prev_stats, stat_rate, 0, []
         try:
-            image = frame.permute(0, 3, 1, 2).float() * (1.0 / 255.0)
+            image = frame_to_image(frame)
             net = self.network
             fresh = net.transform(net.encode(image, style), style)
             # Written out rather than torch.lerp: the ONNX export of lerp branches on
@@ -151,6 +142,5 @@ class TemporalFrameGraph(nn.Module):
             stats = torch.cat(tape.out, dim=2) if self.smooth_stats else prev_stats + 0.0
         finally:
             tape.prev, tape.rate, tape.out = None, None, []
-        out = apply_controls(styled, image, strength, preserve)
-        stylized = (out * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1)
+        stylized = image_to_frame(apply_controls(styled, image, strength, preserve))
         return stylized, features.permute(0, 2, 3, 1), stats

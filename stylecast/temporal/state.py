@@ -40,7 +40,7 @@ class TemporalInputs:
 
         Args:
             channels: C of the decoder-input features.
-            stats_channels: K, from ``stats_channels(network)``.
+            stats_channels: K, from ``network.stats_channels``.
             height: h, network input height / 4.
             width: w, network input width / 4.
         """

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from stylecast.model.controls import StyleGraph, pad_to_multiple
+from stylecast.model.controls import pad_to_multiple
+from stylecast.model.graph import FrameGraph
 from stylecast.model.pack import StylePack
 from stylecast.training.data import list_images, load_rgb
 from stylecast.training.sheet import save_sheet
@@ -30,13 +31,13 @@ def _vector(pack: StylePack, weights: dict[str, float]) -> torch.Tensor:
     return vec / vec.sum()
 
 
-def stylize(graph: StyleGraph, photo: torch.Tensor, style: torch.Tensor,
+def stylize(graph: FrameGraph, photo: torch.Tensor, style: torch.Tensor,
             strength: float = 1.0) -> torch.Tensor:
     """(1, 3, H, W) float [0, 1] -> same, any H and W (padded to the network multiple)."""
     h, w = photo.shape[-2:]
     padded = pad_to_multiple(photo, graph.network.spec.multiple)
     with torch.inference_mode():
-        out = graph(padded, style, torch.tensor([strength]), torch.zeros(1))
+        out = graph.paint(padded, style, torch.tensor([strength]), torch.zeros(1))
     return out[..., :h, :w]
 
 
@@ -62,7 +63,7 @@ def load_cover(path: Path, width: int, height: int) -> torch.Tensor:
 
 def gallery(pack: StylePack, photos: list[Path], out: Path, height: int = 160) -> Path:
     """One row per style: each photo stylized by lite (and full, beside it, if shipped)."""
-    graphs = {size: StyleGraph(pack.load_network(size)).eval() for size in ("lite", "full")
+    graphs = {size: FrameGraph(pack.load_network(size)).eval() for size in ("lite", "full")
               if size in pack.networks}
     images = [load_cover(p, height * 3 // 2, height) for p in photos]
     rows = []
@@ -78,7 +79,7 @@ def gallery(pack: StylePack, photos: list[Path], out: Path, height: int = 160) -
 def controls_strip(pack: StylePack, photo: Path, a: str, b: str, out: Path,
                    height: int = 200) -> Path:
     """[a, 50/50 a+b, b] and strengths 0.33 / 0.66 / 1.0 of ``a`` on one photo."""
-    graph = StyleGraph(pack.load_network("lite")).eval()
+    graph = FrameGraph(pack.load_network("lite")).eval()
     image = load_cover(photo, height * 3 // 2, height)
     row1 = [stylize(graph, image, _vector(pack, w)) for w in
             ({a: 1.0}, {a: 0.5, b: 0.5}, {b: 1.0})]
@@ -96,7 +97,7 @@ def demo_picture(pack: StylePack, clip_frames: list[torch.Tensor], styles: list[
     with open_source("test", size=(width, height), live=False) as source:
         frame = next(iter(source.frames())).data
     test = torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255
-    graph = StyleGraph(pack.load_network("lite")).eval()
+    graph = FrameGraph(pack.load_network("lite")).eval()
     rows = [[test, *[stylize(graph, test, _vector(pack, {s: 1.0})) for s in styles]]]
     for clip in clip_frames:
         clip = torch.nn.functional.interpolate(clip, size=(height, width), mode="area")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stylecast.model.controls import StyleGraph, pad_to_multiple, preserve_colour
+from stylecast.model.controls import pad_to_multiple, preserve_colour
 from stylecast.model.graph import FrameGraph
 from stylecast.model.network import NetworkSpec, StyleNetwork
 from tests.conftest import TINY, make_network
@@ -51,7 +51,7 @@ def test_styles_differ_and_blend_lies_between() -> None:
 
 
 def test_style_switch_needs_no_reload() -> None:
-    graph = StyleGraph(make_network()).eval()
+    graph = FrameGraph(make_network()).eval().paint
     x = torch.rand(1, 3, 16, 16)
     one = torch.ones(1)
     zero = torch.zeros(1)
@@ -65,7 +65,7 @@ def test_style_switch_needs_no_reload() -> None:
 
 def test_strength_zero_returns_the_input_and_one_the_stylization() -> None:
     net = make_network()
-    graph = StyleGraph(net).eval()
+    graph = FrameGraph(net).eval().paint
     x, s = torch.rand(1, 3, 16, 24), torch.eye(3)[:1]
     with torch.inference_mode():
         none = graph(x, s, torch.zeros(1), torch.zeros(1))

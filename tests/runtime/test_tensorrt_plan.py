@@ -373,7 +373,7 @@ def _onnx_tensors(path: Path) -> list[EngineTensor]:
 
 def _io(network: StyleNetwork, temporal: bool) -> GraphIO:
     return expected_tensors(num_styles=network.spec.num_styles, channels=network.spec.channels,
-                            stats_channels=temporal_graph.stats_channels(network),
+                            stats_channels=network.stats_channels,
                             temporal=temporal)
 
 
@@ -395,14 +395,14 @@ def test_binding_plan_matches_the_exported_frame_graph(
 def test_binding_plan_matches_the_exported_temporal_graph(
     network: StyleNetwork, cache_dir: Path
 ) -> None:
-    from stylecast.temporal.export import export_temporal_onnx
+    from stylecast.model.export import export_temporal_onnx
 
     io = _io(network, temporal=True)
     plan = plan_bindings(_onnx_tensors(export_temporal_onnx(network, cache_dir)), io,
                          rebuild=REBUILD)
     assert tuple(s.name for s in plan.inputs) == temporal_graph.INPUT_NAMES
     assert tuple(s.name for s in plan.outputs) == temporal_graph.OUTPUT_NAMES
-    k = temporal_graph.stats_channels(network)
+    k = network.stats_channels
     shapes = plan.shapes(360, 640)
     assert shapes["prev_feats"] == (1, 90, 160, 16) == shapes["features"]
     assert shapes["confidence"] == (1, 1, 90, 160)

@@ -36,7 +36,6 @@ from stylecast.runtime.torch_cuda.device_graph import (
 )
 from stylecast.runtime.torch_cuda.plan import HostBufferPool, ShapePlanner
 from stylecast.runtime.torch_cuda.runtime import TorchCudaRuntime
-from stylecast.temporal.graph import stats_channels
 from stylecast.temporal.state import TemporalInputs
 
 OTHER_STYLE = np.array([0.0, 0.1, 0.9], dtype=np.float32)
@@ -487,7 +486,7 @@ def test_time_steps_needs_a_prepared_size(network: StyleNetwork, fake: fake_cuda
 
 def test_temporal_matches_the_torch_runtime(network: StyleNetwork, fake: fake_cuda.Calls) -> None:
     frame = make_frame(32, 48)
-    state = TemporalInputs.empty(network.spec.channels, stats_channels(network), 8, 12)
+    state = TemporalInputs.empty(network.spec.channels, network.stats_channels, 8, 12)
     ref_runtime = TorchRuntime(network=network)
     ref_runtime.open()
     expected, expected_state = ref_runtime.infer_temporal(frame, STYLE, STRENGTH, PRESERVE,
@@ -616,7 +615,7 @@ def test_gpu_hot_path_never_synchronizes_the_device(
 @requires_cuda
 def test_gpu_temporal_is_close_to_the_cpu_reference(network: StyleNetwork) -> None:
     frame = make_frame(32, 48)
-    state = TemporalInputs.empty(network.spec.channels, stats_channels(network), 8, 12)
+    state = TemporalInputs.empty(network.spec.channels, network.stats_channels, 8, 12)
     ref_runtime = TorchRuntime(network=network)
     ref_runtime.open()
     expected, _ = ref_runtime.infer_temporal(frame, STYLE, STRENGTH, PRESERVE, state)

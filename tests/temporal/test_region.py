@@ -13,7 +13,6 @@ from temporal_helpers import ALPHA, CallCounter, make_network
 
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
-from stylecast.temporal.graph import stats_channels
 from stylecast.temporal.region import crop_sizes, crops_for
 from stylecast.temporal.state import TemporalInputs
 from stylecast.tools.synthetic import make_sequence, texture
@@ -94,7 +93,7 @@ def test_a_crop_normalised_by_the_whole_frame_matches_the_whole_frame() -> None:
     style = np.zeros(network.spec.num_styles, np.float32)
     style[0] = 1.0
     frame = texture(192, 256, seed=3)
-    k = stats_channels(network)
+    k = network.stats_channels
     whole, whole_state = runtime.infer_temporal(
         frame, style, 1.0, 0.0, TemporalInputs.empty(network.spec.channels, k, 48, 64))
     runtime_stats = whole_state.stats

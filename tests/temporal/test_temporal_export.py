@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from temporal_helpers import make_network
 
+from stylecast.model.export import temporal_onnx_path
 from stylecast.runtime.base import Runtime
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.temporal.export import temporal_onnx_path
-from stylecast.temporal.graph import stats_channels
 from stylecast.temporal.state import TemporalInputs
 
 STYLE = np.array([0.6, 0.4, 0.0], np.float32)
@@ -20,7 +19,7 @@ STYLE = np.array([0.6, 0.4, 0.0], np.float32)
 def _state(network, height: int, width: int, seed: int) -> TemporalInputs:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(seed)
     h, w = height // 4, width // 4
-    k = stats_channels(network)
+    k = network.stats_channels
     return TemporalInputs(
         prev_feats=rng.normal(0, 1, (1, h, w, network.spec.channels)).astype(np.float32),
         confidence=rng.uniform(0, 1, (1, 1, h, w)).astype(np.float32),
@@ -58,7 +57,7 @@ def test_exported_temporal_graph_matches_torch_at_two_sizes(name: str, tmp_path:
         for (height, width), seed in (((48, 64), 1), ((72, 40), 2)):
             frame = np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
             state = _state(network, height, width, seed)
-            state.check(network.spec.channels, stats_channels(network), height // 4, width // 4)
+            state.check(network.spec.channels, network.stats_channels, height // 4, width // 4)
             want, want_state = reference.infer_temporal(frame, STYLE, 0.8, 0.3, state)
             got, got_state = runtime.infer_temporal(frame, STYLE, 0.8, 0.3, state)
             assert got.shape == (height, width, 3) and got.dtype == np.uint8
@@ -86,10 +85,10 @@ def test_exported_temporal_graph_matches_torch_at_two_sizes(name: str, tmp_path:
 
 def test_temporal_inputs_check_names_the_bad_array() -> None:
     network = make_network()
-    state = TemporalInputs.empty(16, stats_channels(network), 12, 16)
-    state.check(16, stats_channels(network), 12, 16)
+    state = TemporalInputs.empty(16, network.stats_channels, 12, 16)
+    state.check(16, network.stats_channels, 12, 16)
     with pytest.raises(ValueError, match="prev_feats"):
-        state.check(32, stats_channels(network), 12, 16)
+        state.check(32, network.stats_channels, 12, 16)
 
 
 @pytest.mark.slow

@@ -295,7 +295,7 @@ def key_for(
     holds the export's own cache key (network spec, weights, torch, exporter and opset).
     """
     from stylecast import __version__
-    from stylecast.temporal.export import temporal_onnx_path
+    from stylecast.model.export import temporal_onnx_path
 
     onnx = (temporal_onnx_path(network, cache_dir) if temporal
             else export.onnx_path(network, cache_dir))

@@ -78,10 +78,8 @@ def _machine(trt: Any) -> dict[str, str]:
 
 
 def _graph_io(network: StyleNetwork, temporal: bool) -> GraphIO:
-    from stylecast.temporal.graph import stats_channels
-
     return expected_tensors(num_styles=network.spec.num_styles, channels=network.spec.channels,
-                            stats_channels=stats_channels(network), temporal=temporal)
+                            stats_channels=network.stats_channels, temporal=temporal)
 
 
 def build_engine_file(
@@ -121,7 +119,7 @@ def build_engine_file(
         cache.read_engine(path, key)  # a damaged file says so here, not at the next run
         return path, False
     if temporal:
-        from stylecast.temporal.export import export_temporal_onnx
+        from stylecast.model.export import export_temporal_onnx
 
         onnx_file = export_temporal_onnx(network, cache_dir)
     else:

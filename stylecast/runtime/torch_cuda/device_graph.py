@@ -18,12 +18,10 @@ the same (population) variance as there.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
-from stylecast.model.controls import apply_controls
+from stylecast.model.graph import FrameGraph
 from stylecast.model.network import ConditionalInstanceNorm, StyleNetwork
 
 
@@ -54,20 +52,17 @@ def device_network(network: StyleNetwork, dtype: torch.dtype,
                    device: torch.device | str) -> StyleNetwork:
     """A copy of ``network`` on ``device`` in ``dtype`` with float32 norm statistics; the
     original stays where it was."""
-    clone = copy.deepcopy(network)
-    for module in list(clone.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, ConditionalInstanceNorm):
-                setattr(module, name, F32StatsInstanceNorm(child))
+    clone = network.with_norms(F32StatsInstanceNorm)
     return clone.to(device=device, dtype=dtype).eval()
 
 
-class DeviceFrameGraph(nn.Module):
+class DeviceFrameGraph(FrameGraph):
     """frame (1, H, W, 3) uint8 RGB and controls (1, S + 2) float32 -> (1, H, W, 3) uint8 RGB.
 
-    ``controls`` holds the style weights (S), then strength and colour preservation, each in
-    [0, 1]. Inputs and output live on the network's device; the output is contiguous, so it
-    downloads with one plain copy. H and W must be multiples of ``network.spec.multiple``.
+    ``FrameGraph`` with its three control inputs in one tensor: ``controls`` holds the style
+    weights (S), then strength and colour preservation, each in [0, 1]. Inputs and output
+    live on the network's device; the output is contiguous, so it downloads with one plain
+    copy. H and W must be multiples of ``network.spec.multiple``.
 
     Args:
         network: the network, already on its device and in ``dtype`` (``device_network``).
@@ -75,21 +70,17 @@ class DeviceFrameGraph(nn.Module):
     """
 
     def __init__(self, network: StyleNetwork, dtype: torch.dtype) -> None:
-        super().__init__()
-        self.network = network
-        self.dtype = dtype
+        super().__init__(network, dtype)
         self.num_styles = network.spec.num_styles
 
-    def forward(self, frame: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
-        # Permute while still uint8 (a quarter of the bytes of f32), then convert.
-        image = frame.permute(0, 3, 1, 2).to(self.dtype) * (1.0 / 255.0)
+    # A different signature on purpose: the captured CUDA graph reads one controls tensor.
+    def forward(  # type: ignore[override]
+            self, frame: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
         values = controls.to(self.dtype)
         styles = self.num_styles
         style, strength, preserve = (values[:, :styles], values[:, styles],
                                      values[:, styles + 1])
-        out = apply_controls(self.network(image, style), image, strength, preserve)
-        # Round and narrow to uint8 before the layout change back, for the same reason.
-        return (out * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+        return super().forward(frame, style, strength, preserve).contiguous()
 
 
 def pack_controls(style: torch.Tensor, strength: float, preserve: float) -> torch.Tensor:
