@@ -180,28 +180,27 @@ def test_training_only_parser_has_train_and_evaluate_and_imports_no_media_stack(
 
 def test_live_run_on_a_cpu_shrinks_the_network_input_unless_asked_not_to(
         caplog: pytest.LogCaptureFixture) -> None:
-    import argparse
     import logging
     from types import SimpleNamespace
 
-    from stylecast.cli.run import _live_on_cpu
     from stylecast.engine.mixer import StyleMixer
-    from stylecast.engine.stylizer import CPU_LIVE_PIXELS, Stylizer
+    from stylecast.engine.size import CPU_LIVE_PIXELS
+    from stylecast.engine.stylizer import Stylizer
 
-    def stylizer(kind: str) -> Stylizer:
+    def stylizer(kind: str, process_size: tuple[int, int] | None = None) -> Stylizer:
         runtime = SimpleNamespace(device_kind=kind, supports_temporal=False)
         return Stylizer(runtime, StyleMixer(["a"], {"a": 1.0}),  # type: ignore[arg-type]
-                        reference_width=640)
+                        reference_width=640, process_size=process_size)
 
     cpu = stylizer("cpu")
-    with caplog.at_level(logging.INFO, logger="stylecast.cli.run"):
-        _live_on_cpu(argparse.Namespace(process_size=None, size=(1280, 720)), cpu)
+    with caplog.at_level(logging.INFO, logger="stylecast.engine.stylizer"):
+        assert cpu.go_live((1280, 720)) == (480, 268)
     assert cpu.live_pixels == CPU_LIVE_PIXELS
     assert cpu.network_size((1280, 720)) == (480, 268)
     assert "--process-size 1280x720 runs it at full size" in caplog.text
-    asked = stylizer("cpu")
-    _live_on_cpu(argparse.Namespace(process_size=(640, 360), size=(1280, 720)), asked)
+    asked = stylizer("cpu", process_size=(640, 360))
+    asked.go_live((1280, 720))
     gpu = stylizer("cuda")
-    _live_on_cpu(argparse.Namespace(process_size=None, size=(1280, 720)), gpu)
+    gpu.go_live((1280, 720))
     assert asked.live_pixels is None and gpu.live_pixels is None
     assert gpu.network_size((1280, 720)) == (640, 360)  # the stroke scale's size

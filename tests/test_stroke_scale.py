@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from stylecast.engine.mixer import StyleMixer
-from stylecast.engine.stylizer import CPU_LIVE_PIXELS, Stylizer, stroke_process_size
+from stylecast.engine.size import CPU_LIVE_PIXELS, stroke_process_size
+from stylecast.engine.stylizer import Stylizer
 from stylecast.errors import ConfigError
 from stylecast.model.network import NetworkSpec, StyleNetwork
 from stylecast.runtime.pytorch import TorchRuntime

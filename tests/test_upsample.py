@@ -74,7 +74,7 @@ def test_bad_inputs_rejected() -> None:
 
 
 def test_live_process_size_keeps_the_shape_and_fits_the_budget() -> None:
-    from stylecast.engine.stylizer import CPU_LIVE_PIXELS, live_process_size
+    from stylecast.engine.size import CPU_LIVE_PIXELS, live_process_size
 
     assert live_process_size((1280, 720)) == (480, 268)
     w, h = live_process_size((1920, 1080))

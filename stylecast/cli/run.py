@@ -277,13 +277,13 @@ def _run_live(args: argparse.Namespace) -> int:
 
         check_bind(args.control_host, _control_token(args))
     stylizer, _pack = build_stylizer(args.style, engine_options(args))
-    _live_on_cpu(args, stylizer)
+    process = stylizer.go_live(args.size)
     obs = _obs_config(args)
     source = open_live_source(args.input, size=args.size, fps=args.fps, loop=args.loop)
     sinks = live_sinks(args, obs)
     pipeline = Pipeline(source, stylizer, sinks, live=True, no_signal=args.no_signal,
                         fallback=_fallback_opener(args, _pack, stylizer))
-    stylizer.warmup(*_process_dims(stylizer, args.size))
+    stylizer.warmup(*process)
     try:
         pipeline.start()
     except BaseException:  # e.g. Ctrl-C mid-start: finish what start() opened
@@ -350,7 +350,7 @@ def _fallback_opener(args: argparse.Namespace, pack: StylePack,
 
     def open_fallback() -> Runtime:
         runtime = open_runtime_for(pack, options)
-        runtime.warmup(*_process_dims(stylizer, args.size))
+        runtime.warmup(*stylizer.network_size(args.size))
         return runtime
 
     return open_fallback
@@ -373,23 +373,3 @@ def _next_wait(status_every: float, deadline: float | None) -> float:
     if deadline is not None:
         wait = max(0.0, min(wait, deadline - time.monotonic()))
     return wait
-
-
-def _live_on_cpu(args: argparse.Namespace, stylizer) -> None:  # type: ignore[no-untyped-def]
-    """Live on a CPU without --process-size: cap the network's input at a size it keeps up
-    with and upsample, rather than show a slideshow at full resolution. Renders are never
-    capped (they still run at the stroke scale's size)."""
-    from stylecast.engine.stylizer import CPU_LIVE_PIXELS
-
-    if args.process_size is not None or stylizer.runtime.device_kind != "cpu":
-        return
-    stylizer.live_pixels = CPU_LIVE_PIXELS
-    size = stylizer.network_size(tuple(args.size))
-    if size != tuple(args.size):
-        log.info("CPU runtime: the network runs at %dx%d and is upsampled to %dx%d to keep "
-                 "up live; --process-size %dx%d runs it at full size", *size, *args.size,
-                 *args.size)
-
-
-def _process_dims(stylizer, size: tuple[int, int]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    return stylizer.network_size(size)

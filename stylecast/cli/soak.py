@@ -2,7 +2,7 @@
 
 It sets up what ``stylecast run`` sets up, from the same defaults and the same code: the
 output size and rate, the engine options (temporal cache on), the live processing size on a
-CPU runtime (``cli.run._live_on_cpu``), the warm-up, and the outputs (``cli.run.live_sinks``):
+CPU runtime (``Stylizer.go_live``), the warm-up, and the outputs (``cli.run.live_sinks``):
 here a recording (to a temporary file unless ``--record`` names one) and a TCP stream that a
 viewer in the soak watches, plus a virtual camera with ``--vcam``.
 """
@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING
 
 from stylecast.cli.run import (
     INPUT_HELP,
-    _live_on_cpu,
-    _process_dims,
     add_engine_args,
     engine_options,
     live_sinks,
@@ -135,8 +133,7 @@ def _soak(args: argparse.Namespace, options: SoakOptions, scratch: str) -> SoakR
     if args.vcam_backend == "null":
         register_null_camera("null")
     stylizer, pack = build_stylizer(args.style, engine_options(args))
-    _live_on_cpu(args, stylizer)  # as `run`: a CPU runtime runs the network at live size
-    process = _process_dims(stylizer, args.size)
+    process = stylizer.go_live(args.size)  # as `run`: a CPU runtime runs at live size
     outputs = argparse.Namespace(**vars(args))
     outputs.record = None if args.no_record else args.record or f"{scratch}/soak.mp4"
     outputs.stream = None if args.no_stream else args.stream

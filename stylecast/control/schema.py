@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# The bounds the stylizer enforces; engine.size is pure arithmetic (no numpy or OpenCV).
+from stylecast.engine.size import STROKE_SCALE_RANGE
+
 MAX_NAME_CHARS = 64
 MAX_ID_CHARS = 64
 MAX_BLEND_STYLES = 16
@@ -20,9 +23,6 @@ MAX_TRANSITION_MS = 60_000.0
 # Ids travel through JavaScript, whose numbers are exact only up to 2**53.
 MAX_ID_INT = 2**53 - 1
 
-# The same bounds the stylizer enforces (stylecast.engine.stylizer.STROKE_SCALE_RANGE); copied
-# rather than imported so the control plane does not import the engine (numpy, OpenCV).
-STROKE_SCALE_RANGE = (0.25, 4.0)
 
 Check = Callable[[Any, str], Any]
 

@@ -15,71 +15,17 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from stylecast.engine import size as size_policy
 from stylecast.engine.mixer import StyleMixer
+from stylecast.engine.size import check_stroke_scale
+from stylecast.engine.upsample import MODES as UPSAMPLE_MODES
+from stylecast.engine.upsample import Upsampler
 from stylecast.errors import ConfigError
 from stylecast.pipeline.frames import Frame
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.cache import TemporalCache, TemporalConfig
 
 log = logging.getLogger(__name__)
-
-UPSAMPLE_MODES = ("guided", "bilinear")
-
-
-def processing_size(
-    output: tuple[int, int], requested: tuple[int, int] | None, multiple: int = 4
-) -> tuple[int, int]:
-    """The network's (width, height): ``requested`` or the output size, rounded down to
-    ``multiple`` and never above the output size."""
-    width, height = requested or output
-    if width > output[0] or height > output[1]:
-        raise ConfigError(f"--process-size {width}x{height} is larger than the output "
-                          f"{output[0]}x{output[1]}; use a size at most the output size")
-    width, height = width - width % multiple, height - height % multiple
-    if width < 16 or height < 16:
-        raise ConfigError(f"processing size {width}x{height} is too small (minimum 16x16)")
-    return width, height
-
-
-#: Largest network input, in pixels, that ``stylecast run`` picks on a CPU runtime when no
-#: --process-size is given: 480x272 ran the lite network at 23 fps end to end for 720p
-#: output on a 2-core machine, where the full 720p frame ran at 3.8 fps (docs/dev/BENCHMARKS.md).
-CPU_LIVE_PIXELS = 480 * 272
-
-
-def live_process_size(output: tuple[int, int], pixels: int = CPU_LIVE_PIXELS,
-                      multiple: int = 4) -> tuple[int, int]:
-    """``output`` (width, height) scaled down, keeping its shape, to at most ``pixels``
-    pixels and rounded down to ``multiple``; ``output`` itself when it is small enough."""
-    width, height = output
-    if width * height <= pixels:
-        return width, height
-    scale = (pixels / (width * height)) ** 0.5
-    return (max(16, int(width * scale) // multiple * multiple),
-            max(16, int(height * scale) // multiple * multiple))
-
-
-#: --stroke-scale bounds: 4x the painting's strokes is a handful of blobs per frame, 1/4 is
-#: the network run at four times its training width (16x the pixels, slideshow on a CPU).
-STROKE_SCALE_RANGE = (0.25, 4.0)
-
-
-def stroke_process_size(output: tuple[int, int], reference_width: int,
-                        stroke_scale: float) -> tuple[int, int]:
-    """The (width, height) at which the network paints strokes ``stroke_scale`` times the
-    painting's own size relative to the frame: the network was trained on photos and a
-    painting both ``reference_width`` px wide, so a frame run at ``reference_width /
-    stroke_scale`` gets the painting's proportions. Never above ``output``; the shape is
-    kept. Widths are rounded to 16 px so a stroke slider compiles few distinct sizes."""
-    low, high = STROKE_SCALE_RANGE
-    if not low <= stroke_scale <= high:
-        raise ConfigError(f"stroke scale must be within {low}..{high}, got {stroke_scale}")
-    width, height = output
-    target = max(16, round(reference_width / stroke_scale / 16) * 16)
-    if width <= target:
-        return width, height
-    return target, max(16, round(height * target / width))
-
 
 class Stylizer:
     """Applies the style network to frames; controls may change from any thread.
@@ -122,8 +68,6 @@ class Stylizer:
         self.reference_width = reference_width
         self.live_pixels = live_pixels
         self.upsample_mode = upsample
-        from stylecast.engine.upsample import Upsampler
-
         # Kept between frames: it owns its scratch buffers (10 ms vs 32 ms a frame at 720p).
         self._upsampler = Upsampler(mode=upsample)
         self._lock = threading.Lock()
@@ -235,23 +179,31 @@ class Stylizer:
 
     @stroke_scale.setter
     def stroke_scale(self, value: float) -> None:
-        low, high = STROKE_SCALE_RANGE
-        if not low <= value <= high:
-            raise ConfigError(f"stroke scale must be within {low}..{high}, got {value}")
+        value = check_stroke_scale(value)
         with self._lock:
-            self._stroke_scale = float(value)
+            self._stroke_scale = value
 
     def network_size(self, output: tuple[int, int]) -> tuple[int, int]:
         """The (width, height) the network runs at for frames of size ``output``: an
-        explicit --process-size, else the stroke scale's size, capped by ``live_pixels``."""
-        if self.requested_process_size is not None:
-            return processing_size(output, self.requested_process_size)
-        size = output
-        if self.reference_width is not None:
-            size = stroke_process_size(output, self.reference_width, self.stroke_scale)
-        if self.live_pixels is not None and size[0] * size[1] > self.live_pixels:
-            size = live_process_size(output, self.live_pixels)
-        return processing_size(output, size)
+        explicit --process-size, else the stroke scale's size, capped by ``live_pixels``
+        (see ``stylecast.engine.size``)."""
+        return size_policy.network_size(
+            output, requested=self.requested_process_size,
+            reference_width=self.reference_width, stroke_scale=self.stroke_scale,
+            live_pixels=self.live_pixels)
+
+    def go_live(self, output: tuple[int, int]) -> tuple[int, int]:
+        """Set up for a live run at ``output`` size and return the network's size: on a CPU
+        runtime without --process-size the network's input is capped at a size the CPU keeps
+        up with (``size.live_pixels``) and upsampled."""
+        self.live_pixels = size_policy.live_pixels(self.runtime.device_kind,
+                                                   self.requested_process_size)
+        size = self.network_size(output)
+        if self.live_pixels is not None and size != tuple(output):
+            log.info("CPU runtime: the network runs at %dx%d and is upsampled to %dx%d to "
+                     "keep up live; --process-size %dx%d runs it at full size", *size,
+                     *output, *output)
+        return size
 
     def stylize_array(self, rgb: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 RGB -> stylized (H, W, 3) uint8 RGB of the same size."""

@@ -8,7 +8,8 @@ from fractions import Fraction
 
 from stylecast.capture import open_source
 from stylecast.engine.build import EngineOptions, build_stylizer
-from stylecast.engine.stylizer import Stylizer, processing_size
+from stylecast.engine.size import processing_size
+from stylecast.engine.stylizer import Stylizer
 from stylecast.outputs.base import Sink
 from stylecast.pipeline.frames import Frame
 from stylecast.pipeline.threads import Pipeline
