@@ -17,7 +17,7 @@ _TORCH_INSTALL = ("pip install torch==2.13.0 'stylecast[torch]' ('stylecast[trai
 def build_parser(training_only: bool = False) -> argparse.ArgumentParser:
     """All subcommands; with ``training_only`` just ``train`` and ``evaluate``, which import
     neither PyAV nor OpenVINO (for a GPU machine that has torch and little else)."""
-    from stylecast.cli import train
+    from stylecast.cli import evaluate, train
 
     parser = argparse.ArgumentParser(
         prog="stylecast",
@@ -27,19 +27,29 @@ def build_parser(training_only: bool = False) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     if training_only:
         train.add_parser(sub)
-        train.add_evaluate_parser(sub)
+        evaluate.add_parser(sub)
         return parser
-    from stylecast.cli import bench, build_engine, doctor, export_onnx, render, run, soak
+    from stylecast.cli import (
+        bench,
+        build_engine,
+        doctor,
+        export_onnx,
+        render,
+        run,
+        soak,
+        styles,
+    )
 
-    run.add_parsers(sub)
+    run.add_parser(sub)
     render.add_parser(sub)
-    doctor.add_parsers(sub)
+    styles.add_parser(sub)
+    doctor.add_parser(sub)
     bench.add_parser(sub)
     build_engine.add_parser(sub)
     export_onnx.add_parser(sub)
     soak.add_parser(sub)
     train.add_parser(sub)
-    train.add_evaluate_parser(sub)
+    evaluate.add_parser(sub)
     return parser
 
 

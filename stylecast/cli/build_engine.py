@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from stylecast.pipeline.frames import parse_size
+from stylecast.cli.args import size_arg, size_list
+from stylecast.model.spec import SIZES
 
 EXAMPLES = """\
 examples:
@@ -19,23 +20,6 @@ Engines are cached under the user cache folder (see the printed path); `stylecas
 --runtime tensorrt` picks them up. An engine only runs on the GPU model and TensorRT
 version it was built with: rebuild after a driver/TensorRT upgrade or on another GPU.
 """
-
-
-def _size_list(text: str) -> list[tuple[int, int]]:
-    try:
-        sizes = [parse_size(part.strip()) for part in text.split(",") if part.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    if not sizes:
-        raise argparse.ArgumentTypeError("give at least one size, e.g. 1280x720")
-    return sizes
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _positive(text: str) -> float:
@@ -58,14 +42,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", metavar="PACK_OR_STYLE",
                    help="a pack name (e.g. classic) or any style of it (see `stylecast styles`)")
-    p.add_argument("--network", choices=("auto", "lite", "full"), default="auto",
+    p.add_argument("--network", choices=("auto", *SIZES), default="auto",
                    help="network size; auto takes full when the pack has it (default: auto)")
-    p.add_argument("--sizes", type=_size_list, default=None, metavar="WxH[,WxH...]",
+    p.add_argument("--sizes", type=size_list, default=None, metavar="WxH[,WxH...]",
                    help="frame sizes the network will run at (the processing size); the "
                    "engine accepts everything from the smallest (and thumbnails) to the "
                    "largest and is tuned for the one listed most often, ties going to the "
                    "first (default: 1280x720,640x360,1920x1080)")
-    p.add_argument("--opt", type=_size, default=None, metavar="WxH",
+    p.add_argument("--opt", type=size_arg, default=None, metavar="WxH",
                    help="the size to tune for, if not the first of --sizes")
     p.add_argument("--precision", choices=("f16", "f32"), default="f16",
                    help="f16 lets TensorRT pick half-precision kernels (tensor cores); "

@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from stylecast.cli.run import add_engine_args, engine_options, size_arg
+from stylecast.cli.args import add_engine_args, engine_options, size_arg
 from stylecast.engine.build import build_stylizer
 from stylecast.errors import ConfigError
 

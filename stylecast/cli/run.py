@@ -1,5 +1,5 @@
-"""Arguments and handler of ``stylecast run`` (live), and the engine arguments ``render``
-shares (see render.py)."""
+"""Arguments and handler of ``stylecast run``: live, a source to any outputs, with the
+control server and the OBS bridge."""
 
 from __future__ import annotations
 
@@ -9,11 +9,17 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from stylecast.cli.args import (
+    add_engine_args,
+    add_live_source_args,
+    add_vcam_args,
+    engine_options,
+    live_sinks,
+)
 from stylecast.config import ObsConfig
-from stylecast.engine.build import EngineOptions, build_stylizer
+from stylecast.engine.build import build_stylizer
 from stylecast.errors import ConfigError
 from stylecast.outputs.base import Sink
-from stylecast.pipeline.frames import parse_size
 from stylecast.pipeline.stats import status_line
 from stylecast.pipeline.threads import Pipeline
 
@@ -29,109 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INPUT_HELP = (
-    "what to stylize: 'test' (built-in demo scene, needs nothing; test:testsrc2 and "
-    "test:smpte are FFmpeg's test cards), a video file, "
-    "an image sequence like frames/%%05d.png, a webcam ('camera', /dev/video0, "
-    "'avfoundation:0' on macOS, 'dshow:video=NAME' on Windows), a stream URL "
-    "(udp://, tcp://, rtmp://, rtsp://, http://) or 'screen' (x11grab)"
-)
 
-
-def size_arg(text: str) -> tuple[int, int]:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def unit_float(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..1")
-    return value
-
-
-def add_engine_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("style and engine")
-    g.add_argument("--style", default=None,
-                   help="style name (see `stylecast styles`); default: the first installed")
-    g.add_argument("--blend", nargs="+", metavar="NAME=WEIGHT", default=None,
-                   help="mix styles of one pack, e.g. --blend starry-night=0.5 great-wave=0.5")
-    g.add_argument("--strength", type=unit_float, default=1.0,
-                   help="0 = the camera image, 1 = full stylization")
-    g.add_argument("--preserve-colour", type=unit_float, default=0.0,
-                   help="1 keeps the camera's colours and transfers only texture")
-    g.add_argument("--network", choices=("auto", "lite", "full"), default="auto",
-                   help="network size: lite runs live on a CPU, full wants a GPU")
-    g.add_argument("--runtime", default="auto",
-                   help="auto, openvino, onnxruntime, torch, torch-cuda or tensorrt; an "
-                   "explicit choice never falls back (see `stylecast doctor`)")
-    g.add_argument("--precision", default="auto", help="auto, f32, bf16 or f16")
-    g.add_argument("--threads", type=int, default=None, help="inference threads")
-    g.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=True,
-                   help="torch-cuda: run the network eagerly instead of replaying a captured "
-                   "CUDA graph per frame size")
-    g.add_argument("--compile", action="store_true", default=False,
-                   help="torch-cuda: torch.compile the network (slow first frame per size; "
-                   "falls back, logged, when compiling fails)")
-    g.add_argument("--process-size", type=size_arg, default=None, metavar="WxH",
-                   help="run the network at this size and upsample (edge-aware) to the "
-                   "output size, e.g. 640x360 for 720p output on a laptop CPU. Default: the "
-                   "size --stroke-scale gives (about 512 px wide for the shipped pack), and "
-                   "`run` on a CPU runtime at most ~480x272 (live speed)")
-    g.add_argument("--stroke-scale", type=float, default=EngineOptions.stroke_scale,
-                   metavar="S",
-                   help="brush size: 1 paints strokes as large, relative to the frame, as "
-                   "they are in the painting; 2 twice as large, 0.5 half (finer, and the "
-                   "network runs on 4x the pixels). Range 0.25-4; changeable live from the "
-                   "control page. --process-size overrides it")
-    g.add_argument("--upsample", choices=("guided", "bilinear"), default="guided")
-    g.add_argument("--temporal", dest="temporal", action="store_true",
-                   default=EngineOptions.temporal,
-                   help="steady the video with the temporal cache: motion-compensated "
-                   "features and output of earlier frames are reused (flicker, as warping "
-                   "error, cut to ~0.25x; fine strokes somewhat softer; a median ~13-22%% more "
-                   "time per frame on a 2-core CPU; docs/TEMPORAL.md)")
-    # SUPPRESS: --temporal's default stands, and the help does not print "(default: True)"
-    # under the flag that turns it off.
-    g.add_argument("--no-temporal", dest="temporal", action="store_false",
-                   default=argparse.SUPPRESS,
-                   help="stylize every frame on its own: the crispest strokes, and the "
-                   "flicker of frame-by-frame stylization")
-    g.add_argument("--temporal-reuse", type=int, default=EngineOptions.temporal_reuse,
-                   metavar="N",
-                   help="up to N frames in a row skip the whole-frame network run and show "
-                   "the last output moved with the scene; what the history cannot show (a "
-                   "newly uncovered background, an edge coming into view) is stylized "
-                   "afresh on crops of the frame. 0 runs the network on every frame "
-                   "(~11-19%% more time per frame than --no-temporal, same steadiness)")
-
-
-def engine_options(args: argparse.Namespace) -> EngineOptions:
-    blend: dict[str, float] = {}
-    for item in args.blend or ():
-        name, sep, weight = item.partition("=")
-        try:
-            blend[name] = float(weight) if sep else 1.0
-        except ValueError as exc:
-            raise ConfigError(f"--blend {item!r} is not NAME=WEIGHT") from exc
-    # Only the options the user set; otherwise the runtime's own defaults hold.
-    runtime_options: dict[str, object] = {}
-    if not args.cuda_graph:
-        runtime_options["cuda_graph"] = False
-    if args.compile:
-        runtime_options["compile"] = True
-    return EngineOptions(
-        network=args.network, runtime=args.runtime, precision=args.precision,
-        threads=args.threads, process_size=args.process_size, upsample=args.upsample,
-        stroke_scale=args.stroke_scale, strength=args.strength,
-        preserve_colour=args.preserve_colour, blend=blend,
-        temporal=args.temporal, temporal_reuse=args.temporal_reuse,
-        runtime_options=runtime_options)
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     fmt = argparse.ArgumentDefaultsHelpFormatter
     run = sub.add_parser(
         "run", help="live: camera or stream in, styled virtual camera / stream / file out",
@@ -141,10 +46,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "Prints a status line (fps, latency p50/p95, drops) every few seconds. Ctrl-C stops "
         "and leaves recordings playable. Example: stylecast run --input camera --style "
         "starry-night --vcam")
-    run.add_argument("--input", default="test", help=INPUT_HELP)
-    run.add_argument("--size", type=size_arg, default=(1280, 720), metavar="WxH",
-                     help="output size; the source is scaled to it")
-    run.add_argument("--fps", type=float, default=30.0, help="capture / output frame rate")
+    add_live_source_args(run, size_help="output size; the source is scaled to it",
+                         fps_help="capture / output frame rate")
     run.add_argument("--loop", action="store_true", help="restart a video file at its end")
     add_engine_args(run)
     rel = run.add_argument_group("faults (see docs/RELIABILITY.md)")
@@ -156,13 +59,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                      help="switch to this runtime (e.g. torch) if the runtime fails while "
                      "running (out of memory ...); default: stop with an error")
     out = run.add_argument_group("outputs (any combination; default --vcam)")
-    out.add_argument("--vcam", nargs="?", const="auto", default=None, metavar="DEVICE",
-                     help="send to a virtual camera (optionally a device such as /dev/video10)")
-    out.add_argument("--vcam-backend", default=None,
-                     help="pyvirtualcam backend: v4l2loopback (Linux), obs or unitycapture "
-                     "(Windows/macOS); default: the platform's first that works")
-    out.add_argument("--vcam-format", default="auto",
-                     help="pixel format for the virtual camera (auto negotiates)")
+    add_vcam_args(out, device_help="send to a virtual camera (optionally a device such as "
+                  "/dev/video10)",
+                  backend_help="pyvirtualcam backend: v4l2loopback (Linux), obs or "
+                  "unitycapture (Windows/macOS); default: the platform's first that works",
+                  format_help="pixel format for the virtual camera (auto negotiates)")
     out.add_argument("--record", default=None, metavar="FILE",
                      help="also record to a video file (mp4/mkv/mov)")
     out.add_argument("--stream", default=None, metavar="URL",
@@ -198,34 +99,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                      help="seconds between status lines; 0 = quiet")
     run.set_defaults(handler=run_live)
 
-
-
-def live_sinks(args: argparse.Namespace, obs: ObsConfig | None = None) -> list[Sink]:
-    sinks: list[Sink] = []
-    want_vcam = args.vcam is not None or not (args.record or args.stream or obs)
-    if want_vcam:
-        from stylecast.outputs.vcam import VirtualCameraSink
-
-        device = None if args.vcam in (None, "auto") else args.vcam
-        sinks.append(VirtualCameraSink(device=device, backend=args.vcam_backend,
-                                       fmt=args.vcam_format))
-    if args.record:
-        from stylecast.outputs.record import open_file_output
-
-        sinks.append(open_file_output(args.record))
-    if args.stream:
-        from stylecast.outputs.stream import StreamSink
-
-        sinks.append(StreamSink(args.stream))
-    if obs is not None and obs.mode == "shm":
-        from stylecast.outputs.shm import SharedMemorySink
-
-        sinks.append(SharedMemorySink(obs.shm_name))
-    elif obs is not None and not args.stream:
-        from stylecast.outputs.stream import StreamSink
-
-        sinks.append(StreamSink("tcp://127.0.0.1:0"))  # the OBS media source's feed
-    return sinks
 
 
 def _obs_config(args: argparse.Namespace) -> ObsConfig | None:

@@ -2,7 +2,7 @@
 
 It sets up what ``stylecast run`` sets up, from the same defaults and the same code: the
 output size and rate, the engine options (temporal cache on), the live processing size on a
-CPU runtime (``Stylizer.go_live``), the warm-up, and the outputs (``cli.run.live_sinks``):
+CPU runtime (``Stylizer.go_live``), the warm-up, and the outputs (``cli.args.live_sinks``):
 here a recording (to a temporary file unless ``--record`` names one) and a TCP stream that a
 viewer in the soak watches, plus a virtual camera with ``--vcam``.
 """
@@ -15,12 +15,12 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING
 
-from stylecast.cli.run import (
-    INPUT_HELP,
+from stylecast.cli.args import (
     add_engine_args,
+    add_live_source_args,
+    add_vcam_args,
     engine_options,
     live_sinks,
-    size_arg,
 )
 from stylecast.cli.signals import stop_on_signals
 from stylecast.engine.build import build_stylizer
@@ -46,10 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "grew. Example: stylecast soak --minutes 30 --json soak.json --markdown soak.md "
         "--plot soak.png")
     soak.add_argument("--minutes", type=float, default=30.0, help="total run time")
-    soak.add_argument("--input", default="test", help=INPUT_HELP)
-    soak.add_argument("--size", type=size_arg, default=(1280, 720), metavar="WxH",
-                      help="output size, as `run`")
-    soak.add_argument("--fps", type=float, default=30.0, help="source frame rate")
+    add_live_source_args(soak, size_help="output size, as `run`", fps_help="source frame rate")
     _add_traffic_args(soak)
     _add_verdict_args(soak)
     _add_output_args(soak)
@@ -99,12 +96,9 @@ def _add_output_args(soak: argparse.ArgumentParser) -> None:
     g.add_argument("--stream", default="tcp://127.0.0.1:0", metavar="URL",
                    help="stream here; a tcp:// stream gets a viewer in the soak")
     g.add_argument("--no-stream", action="store_true", help="no stream")
-    g.add_argument("--vcam", nargs="?", const="auto", default=None, metavar="DEVICE",
-                   help="also feed a virtual camera")
-    g.add_argument("--vcam-backend", default=None,
-                   help="pyvirtualcam backend; 'null' registers one that drops the frames "
-                   "(no v4l2loopback needed)")
-    g.add_argument("--vcam-format", default="auto")
+    add_vcam_args(g, device_help="also feed a virtual camera",
+                  backend_help="pyvirtualcam backend; 'null' registers one that drops the "
+                  "frames (no v4l2loopback needed)")
 
 
 def run_soak_command(args: argparse.Namespace) -> int:

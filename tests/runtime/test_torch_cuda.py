@@ -526,7 +526,7 @@ def test_options_reach_the_runtime_through_the_registry(
 ])
 def test_cli_flags_become_runtime_options(flags: list[str], expected: dict) -> None:
     from stylecast.cli import build_parser
-    from stylecast.cli.run import engine_options
+    from stylecast.cli.args import engine_options
 
     args = build_parser().parse_args(["render", "in.mp4", "-o", "out.mp4", *flags])
     assert engine_options(args).runtime_options == expected

@@ -10,7 +10,7 @@ import pytest
 from temporal_helpers import ALPHA
 
 from stylecast.cli import build_parser
-from stylecast.cli.run import engine_options
+from stylecast.cli.args import engine_options
 from stylecast.control.controller import LiveController
 from stylecast.engine.mixer import StyleMixer
 from stylecast.engine.stylizer import Stylizer
