@@ -171,7 +171,7 @@ def _ratios(model: list[dict], pipeline: list[dict]) -> dict[str, float]:
 
 
 def _temporal_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from stylecast.temporal.cache import TemporalConfig
+    from stylecast.temporal.config import TemporalConfig
 
     return None if args.temporal_reuse is None else TemporalConfig(reuse=args.temporal_reuse)
 

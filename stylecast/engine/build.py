@@ -15,7 +15,7 @@ from stylecast.model.pack import StylePack
 from stylecast.model.spec import SIZES
 from stylecast.runtime.base import Runtime
 from stylecast.styles import StyleCatalog
-from stylecast.temporal.cache import TemporalConfig
+from stylecast.temporal.config import TemporalConfig
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from stylecast.engine.upsample import Upsampler
 from stylecast.errors import ConfigError
 from stylecast.pipeline.frames import Frame
 from stylecast.runtime.base import Runtime
-from stylecast.temporal.cache import TemporalCache, TemporalConfig
+from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.config import TemporalConfig
 
 log = logging.getLogger(__name__)
 

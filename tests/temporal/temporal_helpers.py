@@ -6,7 +6,8 @@ import numpy as np
 
 from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import Runtime
-from stylecast.temporal.cache import TemporalCache, TemporalConfig
+from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.config import TemporalConfig
 from tests.conftest import TINY
 from tests.conftest import make_network as shared_network
 

@@ -10,7 +10,10 @@ import pytest
 from temporal_helpers import ALPHA, BETA, CallCounter, run_both
 
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.temporal.cache import TemporalCache, TemporalConfig, _Motion
+from stylecast.temporal.blend import pulled_open
+from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.config import TemporalConfig
+from stylecast.temporal.motion import Motion
 from stylecast.tools.synthetic import KINDS, make_sequence, texture, warping_error
 
 # The moving object's edge band, which the cache gives fresh features so that no trail is
@@ -161,7 +164,7 @@ def test_only_a_flow_that_pulls_the_frame_open_counts_as_uncovered(
     flow = np.zeros((32, 60, 2), np.float32)
     flow[:, 20:40, 0] = -4.0
     flow[16:, :, 0] += 3.0  # rows below 16 move 3 px more: an edge parallel to the motion
-    keep = TemporalCache(runtime, TemporalConfig(boundary=0.4))._smooth_motion(flow)
+    keep = pulled_open(flow, 0.4)
     assert keep.dtype == np.uint8
     assert (keep[:, 19:21] == 0).all()  # the uncovered side
     assert (keep[:, 39:41] == 255).all()  # the covering side: nothing appears there
@@ -169,7 +172,7 @@ def test_only_a_flow_that_pulls_the_frame_open_counts_as_uncovered(
     # The same along y, on the other flow plane: falling b_y is rejected, rising is not.
     down = np.zeros((60, 32, 2), np.float32)
     down[20:40, :, 1] = -4.0
-    keep = TemporalCache(runtime, TemporalConfig(boundary=0.4))._smooth_motion(down)
+    keep = pulled_open(down, 0.4)
     assert (keep[19:21] == 0).all() and (keep[39:41] == 255).all()
 
 
@@ -184,7 +187,7 @@ def test_still_pixels_are_held_and_a_slow_fade_is_refreshed(runtime: TorchRuntim
         frame = base + rng.normal(0, 2.0, base.shape)
         frame[:, 32:] += t
         gray = np.clip(frame, 0, 255).astype(np.uint8)
-        mask = cache._still(cv2.GaussianBlur(gray, (5, 5), 0))  # as stylize() hands it over
+        mask = cache._stills.mask(cv2.GaussianBlur(gray, (5, 5), 0))  # as stylize() hands it over
         if mask is not None:
             masks.append(mask[4:-4] > 0)
     held = np.array(masks)
@@ -210,7 +213,7 @@ def test_still_pixels_take_the_still_blend_weight(runtime: TorchRuntime) -> None
     fresh = np.full((32, 64, 3), 100, np.uint8)
     still = np.zeros((16, 32), np.uint8)
     still[:, :16] = 255
-    motion = _Motion(flow=np.zeros((16, 32, 2), np.float32),
+    motion = Motion(flow=np.zeros((16, 32, 2), np.float32),
                      confidence=np.ones((16, 32), np.float32), ease=1.0, still=still)
     out = cache._blend_output(fresh, motion).astype(int)
     # 0.9 x 200 + 0.1 x 100 on the still half, 0.7 x 200 + 0.3 x 100 on the other (uint8
@@ -243,7 +246,7 @@ def test_the_flow_is_searched_one_level_finer_than_the_preset(runtime: TorchRunt
         cache = TemporalCache(runtime, replace(config, settle=0.0))
         errors[name] = np.mean([np.abs(cache._motion(g, p)[0] - e).sum(-1).mean()
                                 for g, p, e in zip(greys[1:], greys[:-1], exact, strict=True)])
-    assert cache._dis.getFinestScale() == 2
+    assert cache._flow.dis.getFinestScale() == 2
     assert errors["default"] < 0.1 < errors["preset"], errors
 
 
@@ -252,10 +255,10 @@ def test_a_flow_image_too_small_for_the_pyramid_gets_a_coarser_search(
     cache = TemporalCache(runtime)
     grey = texture(48, 64)[..., 0].astype(np.uint8)
     cache._motion(grey, grey)  # 64x48: DIS's coarsest level is 1
-    assert (cache._dis.getFinestScale(), cache._dis.getPatchStride()) == (0, 4)
+    assert (cache._flow.dis.getFinestScale(), cache._flow.dis.getPatchStride()) == (0, 4)
     grey = texture(136, 240)[..., 0].astype(np.uint8)
     cache._motion(grey, grey)  # the 480x272 processing size's flow image
-    assert (cache._dis.getFinestScale(), cache._dis.getPatchStride()) == (1, 7)
+    assert (cache._flow.dis.getFinestScale(), cache._flow.dis.getPatchStride()) == (1, 7)
 
 
 def test_motion_near_the_frame_median_settles_on_it(runtime: TorchRuntime) -> None:
@@ -265,12 +268,12 @@ def test_motion_near_the_frame_median_settles_on_it(runtime: TorchRuntime) -> No
     flow[..., 0] = 1.0 + rng.uniform(-0.09, 0.09, (40, 60))  # a slow pan with flow noise
     flow[..., 1] = rng.uniform(-0.09, 0.09, (40, 60))
     flow[10:20, 10:20] = (-3.0, 0.5)  # an object moving against it
-    settled = cache._settle(flow.copy())
+    settled = cache._flow.settle(flow.copy())
     assert np.array_equal(np.unique(settled[20:, :, 0]), [np.float32(settled[39, 59, 0])])
     assert abs(settled[39, 59, 0] - 1.0) < 0.09 and abs(settled[39, 59, 1]) < 0.09
     assert (settled[10:20, 10:20] == (-3.0, 0.5)).all()  # real motion is left alone
     off = TemporalCache(runtime, TemporalConfig(settle=0.0))
-    assert np.array_equal(off._settle(flow.copy()), flow)
+    assert np.array_equal(off._flow.settle(flow.copy()), flow)
 
 
 def test_a_still_background_is_not_resampled_into_blur(runtime: TorchRuntime) -> None:
@@ -307,7 +310,7 @@ def test_a_still_edge_of_the_frame_keeps_its_history(runtime: TorchRuntime) -> N
         def calc(self, *args: object) -> np.ndarray:
             return backward.copy()
 
-    cache._dis, cache._dis_size = Flow(), gray.shape  # type: ignore[assignment]
+    cache._flow.dis, cache._flow.dis_size = Flow(), gray.shape  # type: ignore[assignment]
     _, confidence = cache._motion(gray, gray)
     assert confidence[:, -1].min() == 1.0 and confidence[-1, :].min() == 1.0
     backward[:] = 0.7  # most of a pixel beyond the edge: no history there

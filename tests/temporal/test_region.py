@@ -12,7 +12,8 @@ import pytest
 from temporal_helpers import ALPHA, CallCounter, make_network
 
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.temporal.cache import TemporalCache, TemporalConfig
+from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.config import TemporalConfig
 from stylecast.temporal.region import crop_sizes, crops_for
 from stylecast.temporal.state import TemporalInputs
 from stylecast.tools.synthetic import make_sequence, texture

@@ -8,7 +8,7 @@ import pytest
 from temporal_helpers import ALPHA, CallCounter
 
 from stylecast.runtime.pytorch import TorchRuntime
-from stylecast.temporal.cache import TemporalConfig
+from stylecast.temporal.config import TemporalConfig
 from stylecast.tools.bench.temporal import cost_ratio, markdown, run_temporal_bench, warm_crop_sizes
 from stylecast.tools.synthetic import make_sequence
 

@@ -40,7 +40,8 @@ import cv2
 import numpy as np
 
 from stylecast.runtime.base import Runtime
-from stylecast.temporal.cache import TemporalCache, TemporalConfig
+from stylecast.temporal.cache import TemporalCache
+from stylecast.temporal.config import TemporalConfig
 from stylecast.tools.bench.groundtruth import holds_flow, load_ground_truth
 from stylecast.tools.synthetic import (
     KINDS,
