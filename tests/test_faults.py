@@ -17,7 +17,7 @@ from stylecast.capture.base import Source
 from stylecast.capture.reconnect import ReconnectingSource, open_live_source
 from stylecast.errors import CaptureError, RuntimeFailed
 from stylecast.pipeline.frames import Frame
-from stylecast.pipeline.signal_loss import NoSignal, is_fill, no_signal_card
+from stylecast.pipeline.signal_loss import NoSignal, no_signal_card
 from stylecast.pipeline.threads import Pipeline
 from stylecast.runtime.pytorch import TorchRuntime
 from tests.conftest import make_network
@@ -173,7 +173,7 @@ def test_network_outage_keeps_outputs_fed_and_recovers(
     assert "capture_lost" in kinds and "capture_restored" in kinds, kinds
     assert kinds.index("capture_lost") < kinds.index("capture_restored")
     lost_at = next(t for t, e in events if e["type"] == "capture_lost")
-    fills = [(t, f) for t, f in sink.frames if is_fill(f)]
+    fills = [(t, f) for t, f in sink.frames if f.fill]
     during = [t for t, _ in fills if lost_at <= t <= restored_at]
     # Fed at roughly the source's rate the whole outage (loaded machine: loose bound).
     assert len(during) >= 10 * (restored_at - lost_at), (len(during), restored_at - lost_at)
@@ -182,7 +182,7 @@ def test_network_outage_keeps_outputs_fed_and_recovers(
     # Held frames first, then the dark card.
     assert not np.array_equal(fills[0][1].data, no_signal_card(64, 48))
     assert any(f.data.mean() < 40 for _, f in fills)
-    after = [f for t, f in sink.frames if t > restored_at and not is_fill(f)]
+    after = [f for t, f in sink.frames if t > restored_at and not f.fill]
     assert len(after) >= 5
     assert after[-1].data.mean() > 40  # stylized picture, not the card
     assert (source.reconnects >= 1) == inner_gives_up
@@ -366,7 +366,7 @@ def test_filler_holds_then_shows_the_card() -> None:
     assert np.array_equal(auto.frame(None, 0.2).data, card)  # nothing to hold yet
     assert np.array_equal(Filler(NoSignal.HOLD, (64, 48)).frame(held, 60).data, held.data)
     assert np.array_equal(Filler(NoSignal.CARD, (64, 48)).frame(held, 0).data, card)
-    assert is_fill(auto.frame(held, 0)) and not is_fill(held)
+    assert auto.frame(held, 0).fill and not held.fill
     assert card.mean() < 40 and card.max() > 150  # dark, with readable text
 
 

@@ -120,7 +120,7 @@ class _Segment:
         if out is not self.pixels[back]:  # OpenCV must write into the map, not a copy
             self.pixels[back][...] = out
         struct.pack_into("<Qdd", self.map, meta + 8, frame.index, frame.t_capture,
-                         frame.stamps.get("stylized", frame.t_capture))
+                         frame.t_capture if frame.t_stylized is None else frame.t_stylized)
         struct.pack_into("<Q", self.map, meta, seq + 2)  # even: complete
         self.front = back
         self.published += 1

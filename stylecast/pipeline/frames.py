@@ -1,8 +1,9 @@
 """Frames and their timing.
 
 A Frame carries its own clock: presentation timestamp (``pts`` in ``time_base`` units, as
-PyAV gives it), the monotonic time it was captured, and the time each stage finished, so
-latency is measured per frame rather than guessed from queue sizes.
+PyAV gives it), the monotonic time it was captured and the time it was stylized, so latency
+is measured per frame rather than guessed from queue sizes. Frames are values: a stage that
+changes one returns a new Frame.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Frame:
     """One video frame.
 
@@ -25,7 +26,9 @@ class Frame:
         pts: presentation timestamp in ``time_base`` units, or None if the source has none.
         time_base: seconds per pts unit.
         t_capture: ``time.monotonic()`` when the frame left the capture device or decoder.
-        stamps: stage name -> ``time.monotonic()`` when that stage finished with the frame.
+        t_stylized: ``time.monotonic()`` when the stylize stage finished with it, or None.
+        fill: made by the pipeline while the source was silent (the last frame held, or
+            the "no signal" card), not captured: kept out of latency statistics.
     """
 
     data: np.ndarray
@@ -33,7 +36,8 @@ class Frame:
     pts: int | None = None
     time_base: Fraction | None = None
     t_capture: float = field(default_factory=time.monotonic)
-    stamps: dict[str, float] = field(default_factory=dict)
+    t_stylized: float | None = None
+    fill: bool = False
 
     @property
     def height(self) -> int:
@@ -52,11 +56,11 @@ class Frame:
 
     def with_data(self, data: np.ndarray) -> Frame:
         """The same frame (timing, index) carrying new pixels."""
-        return replace(self, data=data, stamps=dict(self.stamps))
+        return replace(self, data=data)
 
-    def stamp(self, stage: str) -> None:
-        """Record that ``stage`` finished with this frame now."""
-        self.stamps[stage] = time.monotonic()
+    def stylized_now(self) -> Frame:
+        """The same frame, stamped as stylized at this moment."""
+        return replace(self, t_stylized=time.monotonic())
 
 
 def check_rgb(data: np.ndarray) -> np.ndarray:

@@ -18,7 +18,6 @@ from stylecast.pipeline.frames import Frame
 
 NO_SIGNAL_TEXT = "stylecast - no signal, reconnecting..."
 HOLD_S = 1.0  # "auto" holds the last frame this long, then shows the card
-FILL_MARK = "fill"  # Frame.stamps key that marks a frame made here, not captured
 
 
 class NoSignal(enum.Enum):
@@ -69,10 +68,4 @@ class Filler:
         data = held.data if hold and held is not None else self._card
         self._index += 1
         # No pts: sinks give fill frames the next tick of their own clock.
-        now = time.monotonic()
-        return Frame(data=data, index=self._index, t_capture=now, stamps={FILL_MARK: now})
-
-
-def is_fill(frame: Frame) -> bool:
-    """True for a frame the pipeline made during an outage (kept out of latency stats)."""
-    return FILL_MARK in frame.stamps
+        return Frame(data=data, index=self._index, t_capture=time.monotonic(), fill=True)

@@ -28,7 +28,7 @@ from stylecast.errors import RuntimeFailed, SinkError, StylecastError, first_lin
 from stylecast.outputs.base import Sink
 from stylecast.pipeline.frames import Frame
 from stylecast.pipeline.queue import BoundedQueue, Closed
-from stylecast.pipeline.signal_loss import Filler, NoSignal, is_fill
+from stylecast.pipeline.signal_loss import Filler, NoSignal
 from stylecast.pipeline.stats import RollingStats
 from stylecast.runtime.base import Runtime
 
@@ -75,7 +75,7 @@ class SinkWorker:
                 self.failed.set()
                 self.on_failure(self.sink, exc)
                 continue
-            if not is_fill(frame):  # a fill frame's latency means nothing
+            if not frame.fill:  # a fill frame's latency means nothing
                 self.stats.delivered(frame.t_capture, self.sink.name)
 
     def offer(self, frame: Frame) -> None:
@@ -273,8 +273,7 @@ class Pipeline:
         started = time.perf_counter()
         out = self.stylizer.process(frame)
         self.stats.stage("stylize", time.perf_counter() - started)
-        out.stamp("stylized")
-        return out
+        return out.stylized_now()
 
     def _runtime_failed(self, exc: Exception) -> None:
         """Switch to the fallback runtime, or raise RuntimeFailed to stop the pipeline
