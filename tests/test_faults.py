@@ -407,8 +407,7 @@ class GatedSource(Source):
 def test_capture_events_reach_control_clients() -> None:
     import json
 
-    from websockets.sync.client import connect
-
+    from stylecast.control.client import ControlClient
     from stylecast.control.controller import LiveController
     from stylecast.control.server import ControlServer
     from stylecast.styles import StyleCatalog
@@ -422,12 +421,12 @@ def test_capture_events_reach_control_clients() -> None:
     server.start()
     seen: list[str] = []
     try:
-        with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5) as ws:
+        with ControlClient(port=server.port) as client:
             source.gate.clear()
             deadline = time.monotonic() + 10
             while "capture_restored" not in seen and time.monotonic() < deadline:
                 try:
-                    kind = json.loads(ws.recv(timeout=0.2)).get("type")
+                    kind = json.loads(client.ws.recv(timeout=0.2)).get("type")
                 except TimeoutError:
                     continue
                 seen.append(kind)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import http.client
 import itertools
 import json
 import threading
@@ -16,6 +15,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from stylecast.control.access import is_loopback
+from stylecast.control.client import ControlClient, next_reply
+from stylecast.control.client import http_get as client_http_get
 from stylecast.control.server import ControlServer
 from stylecast.errors import ConfigError, StylecastError
 
@@ -30,18 +31,9 @@ def ws_connect(server: ControlServer, query: str = "", **kwargs: Any) -> ClientC
     return ws
 
 
-def is_push(message: dict[str, Any]) -> bool:
-    return "id" not in message and message.get("ok") is not False
-
-
 def recv_reply(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
     """The next message that is not a pushed event."""
-    deadline = time.monotonic() + timeout
-    while True:
-        message: dict[str, Any] = json.loads(
-            ws.recv(timeout=max(0.01, deadline - time.monotonic())))
-        if not is_push(message):
-            return message
+    return next_reply(ws, timeout)[0]
 
 
 def request(ws: ClientConnection, **message: Any) -> dict[str, Any]:
@@ -54,14 +46,7 @@ def request(ws: ClientConnection, **message: Any) -> dict[str, Any]:
 
 def http_get(server: ControlServer, path: str, headers: dict[str, str] | None = None,
              method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
-    try:
-        conn.request(method, path, headers=headers or {})
-        response = conn.getresponse()
-        return (response.status, {k.lower(): v for k, v in response.getheaders()},
-                response.read())
-    finally:
-        conn.close()
+    return client_http_get("127.0.0.1", server.port, path, headers=headers, method=method)
 
 
 # -- the protocol over a real connection -------------------------------------------------
@@ -353,3 +338,13 @@ def test_stop_is_prompt_with_clients_and_a_hung_target(
             idle.recv(timeout=2)
     target.block.set()
     server.stop()  # idempotent
+
+
+def test_the_control_client_pairs_replies_with_requests(server: ControlServer) -> None:
+    with ControlClient(port=server.port) as client:
+        assert client.request(type="hello", client="pytest")["ok"] is True
+        reply = client.request({"type": "set_style", "style": "mona-lisa"})
+        assert reply["ok"] is False and "mona-lisa" in reply["error"]
+        assert client.request(type="get_stats")["ok"] is True
+        status, body = client.get("/")
+        assert status == 200 and b"<html" in body[:200].lower()

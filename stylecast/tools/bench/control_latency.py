@@ -7,14 +7,13 @@ Run: ``python -m stylecast.tools.bench.control_latency``.
 
 from __future__ import annotations
 
-import json
 import time
 from fractions import Fraction
 
 import numpy as np
-from websockets.sync.client import connect
 
 from stylecast.capture import open_source
+from stylecast.control.client import ControlClient
 from stylecast.control.controller import LiveController
 from stylecast.control.server import ControlServer
 from stylecast.engine.build import EngineOptions, build_stylizer
@@ -61,11 +60,11 @@ def measure() -> tuple[list[float], dict]:
     results: list[float] = []
     try:
         time.sleep(2.0)
-        with connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
+        with ControlClient(port=server.port) as client:
             for name in STYLES:
                 reference, since = watch.frames[-1][1], len(watch.frames)
                 sent = time.monotonic()
-                ws.send(json.dumps({"type": "set_style", "style": name, "transition_ms": 0}))
+                client.send({"type": "set_style", "style": name, "transition_ms": 0})
                 while (hit := _first_change(watch, since, reference)) is None:
                     time.sleep(0.002)
                 results.append((hit - sent) * 1000)

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from websockets.exceptions import ConnectionClosed, WebSocketException
-from websockets.sync.client import ClientConnection, connect
+
+from stylecast.control.client import ControlClient
 
 REPLY_TIMEOUT_S = 5.0
 MAX_FAILURES = 50  # lines kept per client; the count goes on
@@ -72,37 +72,36 @@ class SoakClient:
         raise NotImplementedError
 
 
-class _Requests:
-    """Request/reply by id on one websocket connection."""
+def _requester(client: ControlClient, soak: SoakClient,
+               stop: threading.Event) -> Callable[[dict[str, Any]], bool]:
+    """``request(message)``: send it and wait for its reply; False (and a failure line on
+    ``soak``) if it failed."""
 
-    def __init__(self, ws: ClientConnection, client: SoakClient, stop: threading.Event) -> None:
-        self._ws, self._client, self._stop = ws, client, stop
-        self._ids = itertools.count(1)
-
-    def __call__(self, message: dict[str, Any]) -> bool:
-        """Send ``message`` and wait for its reply; False (and a failure line) if it failed."""
-        rid = next(self._ids)
-        self._ws.send(json.dumps({**message, "id": rid}))
-        deadline = time.monotonic() + REPLY_TIMEOUT_S
+    def request(message: dict[str, Any]) -> bool:
         try:
-            while True:
-                reply = json.loads(self._ws.recv(timeout=max(0.01, deadline - time.monotonic())))
-                if reply.get("id") == rid:
-                    break
-                if reply.get("code") == "rate_limited":  # rate-limited answers carry no id
-                    self._client.fail(f"{message['type']}: rate limited")
-                    return False
+            reply = client.request(message)
         except TimeoutError:
-            self._client.fail(f"{message['type']}: no reply within {REPLY_TIMEOUT_S:g} s")
+            soak.fail(f"{message['type']}: no reply within {client.timeout:g} s")
             return False
         except ConnectionClosed:
-            if not self._stop.is_set():
+            if not stop.is_set():
                 raise
             return False
+        if reply.get("code") == "rate_limited":  # rate-limited answers carry no id
+            soak.fail(f"{message['type']}: rate limited")
+            return False
         if reply.get("ok") is not True:
-            self._client.fail(f"{message['type']}: {reply.get('error')}")
+            soak.fail(f"{message['type']}: {reply.get('error')}")
             return False
         return True
+
+    return request
+
+
+def _open(url: str) -> ControlClient:
+    parts = urlsplit(url)
+    return ControlClient(parts.hostname or "127.0.0.1", parts.port or 80,
+                         timeout=REPLY_TIMEOUT_S)
 
 
 class ControlDriver(SoakClient):
@@ -144,8 +143,8 @@ class ControlDriver(SoakClient):
             yield "strength_changes", {"type": "set_strength", "value": next(strengths)}
 
     def _run(self, url: str) -> None:
-        with connect(url, open_timeout=REPLY_TIMEOUT_S, close_timeout=1) as ws:
-            request = _Requests(ws, self, self._stop)
+        with _open(url) as client:
+            request = _requester(client, self, self._stop)
             actions = self.actions()
             next_action = time.monotonic() + self._style_every
             while not self._stop.wait(self._period):
@@ -183,57 +182,33 @@ class PageClient(SoakClient):
         self.pushed = 0  # messages the server pushed (stats, events)
 
     def _run(self, url: str) -> None:
-        parts = urlsplit(url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
         while not self._stop.is_set():
-            with connect(url, open_timeout=REPLY_TIMEOUT_S, close_timeout=1) as ws:
-                request = _Requests(ws, self, self._stop)
-                self._load(request, host, port)
+            with _open(url) as client:
+                self._load(client, _requester(client, self, self._stop))
                 reload_at = time.monotonic() + self._reload_every
                 while time.monotonic() < reload_at and not self._stop.wait(self._period):
-                    status, _ = _get(host, port, f"/preview.jpg?w={self._width}")
+                    status, _ = client.get(f"/preview.jpg?w={self._width}")
                     if status == 200:
                         self.previews += 1
                     elif status != 503:
                         self.fail(f"preview: HTTP {status}")
-                    self.pushed += _drain(ws)  # as a page takes the stats the server pushes
+                    self.pushed += client.drain()  # as a page takes the stats pushed
 
-    def _load(self, request: _Requests, host: str, port: int) -> None:
-        status, body = _get(host, port, "/")
+    def _load(self, client: ControlClient,
+              request: Callable[[dict[str, Any]], bool]) -> None:
+        status, body = client.get("/")
         if status != 200 or b"<html" not in body[:200].lower():
             self.fail(f"page: HTTP {status}")
         for message in ({"type": "hello", "client": "soak page"}, {"type": "list_styles"},
                         {"type": "get_stats"}):
             request(message)
         for style in self._styles:
-            status, body = _get(host, port, f"/thumb/{quote(style)}.png")
+            status, body = client.get(f"/thumb/{quote(style)}.png")
             if status == 200 and body.startswith(b"\x89PNG"):
                 self.thumbnails += 1
             else:
                 self.fail(f"thumbnail {style}: HTTP {status}")
         self.page_loads += 1
-
-
-def _drain(ws: ClientConnection) -> int:
-    """Take every message already received; how many there were."""
-    taken = 0
-    while True:
-        try:
-            ws.recv(timeout=0)
-        except TimeoutError:
-            return taken
-        taken += 1
-
-
-def _get(host: str, port: int, path: str) -> tuple[int, bytes]:
-    """One HTTP GET on a fresh connection (the server closes each one); (status, body)."""
-    conn = http.client.HTTPConnection(host, port, timeout=REPLY_TIMEOUT_S)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
 
 
 class StreamViewer(SoakClient):
