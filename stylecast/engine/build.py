@@ -77,10 +77,13 @@ def open_runtime_for(pack: StylePack, options: EngineOptions) -> Runtime:
 
 
 def build_stylizer(
-    style: str | None, options: EngineOptions, catalog: StyleCatalog | None = None
+    style: str | None = None, options: EngineOptions | None = None,
+    catalog: StyleCatalog | None = None,
 ) -> tuple[Stylizer, StylePack]:
     """Resolve ``style`` (None = the first installed), open its pack's network, and return a
-    ready Stylizer with the mixer set to that style (or to ``options.blend``)."""
+    ready Stylizer with the mixer set to that style (or to ``options.blend``); ``options``
+    None means ``EngineOptions()``, the defaults the command line has too."""
+    options = options or EngineOptions()
     catalog = catalog or StyleCatalog.discover()
     name = style or catalog.default_style()
     pack = catalog.pack_of(name)

@@ -1,12 +1,12 @@
 """Output sinks: virtual camera, recordings (file or image sequence) and local streams.
 
-Sink modules import their heavy dependencies (pyvirtualcam) only when opened; import the
-sink you need from its module, e.g. ``from stylecast.outputs.vcam import
-VirtualCameraSink``.
+``open_output`` picks the sink a spec names (``vcam``, a stream URL, a file); sink modules
+import their heavy dependencies (pyvirtualcam) only when opened.
 """
 
 from __future__ import annotations
 
 from stylecast.outputs.base import Sink
+from stylecast.outputs.factory import open_output
 
-__all__ = ["Sink"]
+__all__ = ["Sink", "open_output"]
