@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
 import pytest
-import pyvirtualcam
-from pyvirtualcam.camera import BACKENDS
 
 from stylecast.cli import main
+from tests.fakes import FakeCamera, free_port
+from tests.fakes import fake_camera as fake_camera  # noqa: F401  (fixture)
 from tests.media import read_clip, write_clip
 
 pytestmark = pytest.mark.usefixtures("styles_env")
@@ -57,31 +56,6 @@ def test_render_image_sequence_in_and_out(tmp_path: Path) -> None:
     assert np.asarray(Image.open(written[0])).shape == (48, 64, 3)
 
 
-class RecordingBackend:
-    """A pyvirtualcam backend that keeps every frame Camera.send() passes it."""
-
-    frames: list[np.ndarray] = []
-
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
-                 device: str | None, **kw: Any) -> None:
-        self._device = device or "test-vcam"
-
-    def send(self, frame: np.ndarray) -> None:
-        type(self).frames.append(frame.copy())
-
-    def close(self) -> None:
-        pass
-
-    def device(self) -> str:
-        return self._device
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _read_stream(url: str, got: list[np.ndarray], stop: threading.Event) -> None:
     deadline = time.monotonic() + 10
     while not stop.is_set() and time.monotonic() < deadline:
@@ -96,12 +70,11 @@ def _read_stream(url: str, got: list[np.ndarray], stop: threading.Event) -> None
 
 @pytest.mark.slow
 def test_run_feeds_a_virtual_camera_and_a_stream_at_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    fake_camera: Callable[..., type[FakeCamera]],
 ) -> None:
-    if "stylecast-test" not in BACKENDS:
-        pyvirtualcam.register_backend("stylecast-test", RecordingBackend)
-    RecordingBackend.frames.clear()
-    port = _free_port()
+    camera = fake_camera("RGB", name="stylecast-test")
+    port = free_port()
     got: list[np.ndarray] = []
     stop = threading.Event()
     reader = threading.Thread(target=_read_stream, args=(f"tcp://127.0.0.1:{port}", got, stop))
@@ -116,7 +89,7 @@ def test_run_feeds_a_virtual_camera_and_a_stream_at_once(
     err = capsys.readouterr().err
     final = [line for line in err.splitlines() if "fps | latency" in line][-1]
     frames_reported = int(re.search(r"frames (\d+)", final).group(1))
-    vcam = [f.reshape(48, 64, 3) for f in RecordingBackend.frames]  # RGB negotiated first
+    vcam = [f.reshape(48, 64, 3) for f in camera.instances[0].frames]  # RGB negotiated
     assert len(vcam) >= 20 and frames_reported >= 20
     # Every stylized frame reached the camera; the stream reader joined a little late.
     assert abs(len(vcam) - frames_reported) <= 2

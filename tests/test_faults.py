@@ -21,14 +21,9 @@ from stylecast.pipeline.signal_loss import NoSignal, no_signal_card
 from stylecast.pipeline.threads import Pipeline
 from stylecast.runtime.pytorch import TorchRuntime
 from tests.conftest import make_network
+from tests.fakes import free_port
 from tests.media import moving_frame
 from tests.test_pipeline import CollectSink, make_stylizer
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class UdpSender:
@@ -68,12 +63,6 @@ def send_at_30fps(container: av.container.OutputContainer, stop: threading.Event
         i += 1
         stop.wait(max(0.0, start + i / 30 - time.monotonic()))
     return i
-
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TcpSender:
@@ -143,7 +132,7 @@ def test_network_outage_keeps_outputs_fed_and_recovers(
         # The network source's own reconnect window (30 s) made short: it raises, and
         # ReconnectingSource must open a fresh one with backoff.
         monkeypatch.setattr("stylecast.capture.pyav_source.RECONNECT_WINDOW_S", 0.5)
-    port = free_udp_port() if transport == "udp" else free_tcp_port()
+    port = free_port(socket.SOCK_DGRAM) if transport == "udp" else free_port()
     sender = _start_sender(transport, port)
     source = open_live_source(f"{transport}://127.0.0.1:{port}", size=(64, 48), fps=30)
     assert isinstance(source, ReconnectingSource)

@@ -24,6 +24,7 @@ from stylecast.capture.base import Source
 from stylecast.capture.testpattern import PATTERNS
 from stylecast.errors import CaptureError
 from stylecast.pipeline.frames import Frame
+from tests.fakes import free_port
 
 VFR_PTS = [500, 540, 580, 600, 640, 700, 740, 780, 800, 840, 880, 920]  # ms, starts at 0.5 s
 
@@ -334,12 +335,6 @@ def test_bad_stream_url_is_a_capture_error(url: str) -> None:
         open_source(url)
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _udp_sender(url: str, stop: threading.Event, burst: int | None = None) -> None:
     """MPEG-TS H.264 of flat grey 200 frames at ~50 fps until ``stop`` (or ``burst``)."""
     with av.open(url + "?pkt_size=1316", "w", format="mpegts") as out:
@@ -360,7 +355,7 @@ def _udp_sender(url: str, stop: threading.Event, burst: int | None = None) -> No
 
 @pytest.fixture
 def udp_stream() -> Iterator[str]:
-    url = f"udp://127.0.0.1:{_free_udp_port()}"
+    url = f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
     stop = threading.Event()
     sender = threading.Thread(target=_udp_sender, args=(url, stop), daemon=True)
     sender.start()
@@ -388,7 +383,7 @@ def test_udp_stream_frames_arrive_and_close_is_prompt(udp_stream: str) -> None:
 
 
 def test_close_unblocks_a_reader_waiting_for_network_data() -> None:
-    url = f"udp://127.0.0.1:{_free_udp_port()}"
+    url = f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
     stop = threading.Event()
     sender = threading.Thread(target=_udp_sender, args=(url, stop), daemon=True)
     sender.start()
@@ -426,7 +421,7 @@ def test_close_unblocks_a_reader_waiting_for_network_data() -> None:
 def test_stream_that_never_starts_is_a_capture_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("stylecast.capture.network.NETWORK_TIMEOUT", (0.4, 0.4))
     monkeypatch.setattr("stylecast.capture.pyav_source.FIRST_DATA_S", 1.0)
-    source = open_source(f"udp://127.0.0.1:{_free_udp_port()}")
+    source = open_source(f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}")
     start = time.monotonic()
     with pytest.raises(CaptureError, match="timed out waiting for data.*sender running"):
         source.open()
@@ -435,10 +430,7 @@ def test_stream_that_never_starts_is_a_capture_error(monkeypatch: pytest.MonkeyP
 
 
 def test_refused_tcp_connection_fails_at_once() -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    source = open_source(f"tcp://127.0.0.1:{port}")
+    source = open_source(f"tcp://127.0.0.1:{free_port()}")  # a port nobody listens on
     start = time.monotonic()
     with pytest.raises(CaptureError, match="cannot open stream tcp://.*refused"):
         source.open()

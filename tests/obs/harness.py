@@ -23,17 +23,13 @@ import numpy as np
 from obswebsocket import obsws, requests
 from PIL import Image
 
+from tests.fakes import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 LUA_SCRIPT = REPO / "obs" / "stylecast_source.lua"
 SCENES = ("Scene A", "Scene B", "Scene C")
 WIDTH, HEIGHT = 640, 360
 READY_S = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def port_open(port: int) -> bool:

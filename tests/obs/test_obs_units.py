@@ -25,7 +25,7 @@ from stylecast.errors import ConfigError, SinkError
 from stylecast.outputs import shm
 from stylecast.outputs.shm import SharedMemorySink
 from stylecast.pipeline.frames import Frame
-from tests.obs.harness import free_port
+from tests.fakes import free_port
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(shm.SHM_DIR), reason="needs /dev/shm")
 

@@ -16,6 +16,7 @@ from stylecast.capture import open_source
 from stylecast.errors import StreamError
 from stylecast.outputs.stream import StreamSink
 from stylecast.pipeline.frames import Frame
+from tests.fakes import free_port
 
 W, H = 64, 48
 COLOUR = (30, 180, 220)
@@ -115,9 +116,7 @@ def test_send_never_blocks_without_a_viewer(tcp_sink: StreamSink) -> None:
 
 
 def test_udp_stream_decodes_back() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port(socket.SOCK_DGRAM)
     url = f"udp://127.0.0.1:{port}"
     got: list[av.VideoFrame] = []
     errors: list[BaseException] = []

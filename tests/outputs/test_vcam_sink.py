@@ -10,20 +10,18 @@ from __future__ import annotations
 import glob
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
 
 import cv2
 import numpy as np
 import pytest
-import pyvirtualcam
-from pyvirtualcam.camera import BACKENDS
-from pyvirtualcam.util import decode_fourcc
 
 from stylecast.errors import SinkError
 from stylecast.outputs.vcam import CONVERTERS, VirtualCameraSink
 from stylecast.pipeline.frames import Frame
+from tests.fakes import FakeCamera
+from tests.fakes import fake_camera as fake_camera  # noqa: F401  (fixture)
 
 W, H = 64, 48
 
@@ -53,53 +51,6 @@ DECODERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-class FakeBackend:
-    """A pyvirtualcam backend that takes only ``accepts`` and keeps what it is sent."""
-
-    accepts: frozenset[str] = frozenset()
-    instances: list[FakeBackend] = []
-
-    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
-                 device: str | None, **kw: Any) -> None:
-        name = decode_fourcc(fourcc)
-        fmt = pyvirtualcam.PixelFormat(name).name
-        if fmt not in self.accepts:
-            raise RuntimeError(f"format {fmt} not supported")
-        self.fmt, self.fps, self._device = fmt, fps, device or "fake0"
-        self.frames: list[np.ndarray] = []
-        self.closed = 0
-        type(self).instances.append(self)
-
-    def send(self, frame: np.ndarray) -> None:
-        self.frames.append(frame.copy())
-
-    def close(self) -> None:
-        self.closed += 1
-
-    def device(self) -> str:
-        return self._device
-
-    def native_fourcc(self) -> int | None:
-        return None
-
-
-@pytest.fixture
-def fake_backend() -> Iterator[Callable[..., type[FakeBackend]]]:
-    """Register fake backends (only these, so auto-selection cannot pick a real one)."""
-    saved = dict(BACKENDS)
-    BACKENDS.clear()
-
-    def make(*formats: str, name: str = "fake") -> type[FakeBackend]:
-        cls = type(f"Fake_{name}", (FakeBackend,),
-                   {"accepts": frozenset(formats), "instances": []})
-        pyvirtualcam.register_backend(name, cls)
-        return cls
-
-    yield make
-    BACKENDS.clear()
-    BACKENDS.update(saved)
-
-
 def send_one(sink: VirtualCameraSink, rgb: np.ndarray) -> None:
     sink.open(width=W, height=H, fps=Fraction(30))
     sink.send(Frame(data=rgb, index=0))
@@ -108,8 +59,8 @@ def send_one(sink: VirtualCameraSink, rgb: np.ndarray) -> None:
 
 @pytest.mark.parametrize("fmt", ["RGB", "BGR", "RGBA", "I420", "NV12", "YUYV", "UYVY"])
 def test_auto_negotiates_the_only_format_and_sends_true_pixels(
-        fake_backend: Callable[..., type[FakeBackend]], fmt: str) -> None:
-    backend = fake_backend(fmt)
+        fake_camera: Callable[..., type[FakeCamera]], fmt: str) -> None:
+    backend = fake_camera(fmt)
     sink = VirtualCameraSink()
     rgb = quadrants()
     send_one(sink, rgb)
@@ -124,8 +75,8 @@ def test_auto_negotiates_the_only_format_and_sends_true_pixels(
 
 
 def test_rgb_is_preferred_when_the_backend_takes_everything(
-        fake_backend: Callable[..., type[FakeBackend]]) -> None:
-    fake_backend(*DECODERS)
+        fake_camera: Callable[..., type[FakeCamera]]) -> None:
+    fake_camera(*DECODERS)
     sink = VirtualCameraSink(device="/dev/video7", backend="fake")
     sink.open(width=W, height=H, fps=Fraction(30))
     assert (sink.pixel_format, sink.device, sink.backend) == ("rgb", "/dev/video7", "fake")
@@ -133,15 +84,15 @@ def test_rgb_is_preferred_when_the_backend_takes_everything(
 
 
 def test_explicit_format_never_falls_back(
-        fake_backend: Callable[..., type[FakeBackend]]) -> None:
-    fake_backend("I420")
+        fake_camera: Callable[..., type[FakeCamera]]) -> None:
+    fake_camera("I420")
     with pytest.raises(SinkError, match="rgb: 'fake' backend: format RGB not supported"):
         VirtualCameraSink(fmt="rgb").open(width=W, height=H, fps=Fraction(30))
 
 
-def test_fallbacks_are_logged(fake_backend: Callable[..., type[FakeBackend]],
+def test_fallbacks_are_logged(fake_camera: Callable[..., type[FakeCamera]],
                               caplog: pytest.LogCaptureFixture) -> None:
-    fake_backend("NV12")
+    fake_camera("NV12")
     sink = VirtualCameraSink()
     sink.open(width=W, height=H, fps=Fraction(30))
     sink.close()
@@ -152,8 +103,8 @@ def test_fallbacks_are_logged(fake_backend: Callable[..., type[FakeBackend]],
 
 
 def test_sending_is_capped_at_the_frame_rate(
-        fake_backend: Callable[..., type[FakeBackend]]) -> None:
-    backend = fake_backend("RGB")
+        fake_camera: Callable[..., type[FakeCamera]]) -> None:
+    backend = fake_camera("RGB")
     sink = VirtualCameraSink()
     sink.open(width=W, height=H, fps=Fraction(20))
     rgb = quadrants()
@@ -169,8 +120,8 @@ def test_sending_is_capped_at_the_frame_rate(
 
 
 def test_wrong_size_and_closed_sink_are_sink_errors(
-        fake_backend: Callable[..., type[FakeBackend]]) -> None:
-    fake_backend("RGB")
+        fake_camera: Callable[..., type[FakeCamera]]) -> None:
+    fake_camera("RGB")
     sink = VirtualCameraSink()
     sink.open(width=W, height=H, fps=Fraction(30))
     with pytest.raises(SinkError, match="32x24"):
@@ -181,8 +132,8 @@ def test_wrong_size_and_closed_sink_are_sink_errors(
 
 
 def test_unknown_backend_and_format_are_sink_errors(
-        fake_backend: Callable[..., type[FakeBackend]]) -> None:
-    fake_backend("RGB")
+        fake_camera: Callable[..., type[FakeCamera]]) -> None:
+    fake_camera("RGB")
     with pytest.raises(SinkError, match="backend 'obs' is not available here .have: fake"):
         VirtualCameraSink(backend="obs").open(width=W, height=H, fps=Fraction(30))
     with pytest.raises(SinkError, match="unknown virtual camera format 'xrgb'"):

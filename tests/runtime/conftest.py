@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_helpers import make_network
+from runtime_helpers import SPREAD
 
 from stylecast.model.network import StyleNetwork
+from tests.conftest import make_network
 
 
 @pytest.fixture(scope="session")
 def network() -> StyleNetwork:
-    return make_network()
+    return make_network(spread=SPREAD)
 
 
 @pytest.fixture(autouse=True)

@@ -11,21 +11,22 @@ import pytest
 import torch
 from runtime_helpers import (
     PRESERVE,
+    SPREAD,
     STRENGTH,
     STYLE,
     assert_close_to_reference,
     make_frame,
-    make_network,
     torch_reference,
 )
 
 from stylecast.model import export
 from stylecast.model.export import cache_key, export_onnx, onnx_path
 from stylecast.model.network import StyleNetwork
+from tests.conftest import make_network
 
 
 def test_cache_key_depends_on_weights_only_when_they_change() -> None:
-    first, same = make_network(seed=0), make_network(seed=0)
+    first, same = make_network(seed=0, spread=SPREAD), make_network(seed=0, spread=SPREAD)
     assert cache_key(first) == cache_key(same)
     changed = copy.deepcopy(first)
     with torch.no_grad():
@@ -36,7 +37,7 @@ def test_cache_key_depends_on_weights_only_when_they_change() -> None:
 
 
 def test_cache_key_depends_on_versions_and_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    network = make_network()
+    network = make_network(spread=SPREAD)
     key = cache_key(network)
     monkeypatch.setattr(export, "OPSET", export.OPSET + 1)
     assert cache_key(network) != key

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from runtime_helpers import STYLE, make_frame, make_network, torch_reference
+from runtime_helpers import SPREAD, STYLE, make_frame, torch_reference
 
 from stylecast.errors import BackendUnavailable, ConfigError, EngineBuildError, EngineMismatch
 from stylecast.model import export
@@ -54,6 +54,7 @@ from stylecast.runtime.tensorrt.plan import (
 )
 from stylecast.runtime.tensorrt.runtime import TensorRTRuntime
 from stylecast.temporal import graph as temporal_graph
+from tests.conftest import make_network
 
 # Captured before the autouse fixture in conftest.py redirects it to a scratch folder.
 REAL_DEFAULT_CACHE_DIR = export.default_cache_dir
@@ -112,7 +113,7 @@ def test_key_for_follows_weights_and_graph(network: StyleNetwork, tmp_path: Path
     plain = key_for(network, **machine, temporal=False, **common)  # type: ignore[arg-type]
     again = key_for(network, **machine, temporal=False, **common)  # type: ignore[arg-type]
     temporal = key_for(network, **machine, temporal=True, **common)  # type: ignore[arg-type]
-    other = key_for(make_network(seed=1), **machine, temporal=False,
+    other = key_for(make_network(seed=1, spread=SPREAD), **machine, temporal=False,
                     **common)  # type: ignore[arg-type]
     assert plain == again
     assert plain.weights_sha256 == export.weights_digest(network)

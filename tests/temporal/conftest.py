@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from temporal_helpers import make_network
+from temporal_helpers import SPREAD
 
 from stylecast.runtime.pytorch import TorchRuntime
+from tests.conftest import make_network
 
 
 @pytest.fixture
 def runtime() -> TorchRuntime:
-    rt = TorchRuntime(network=make_network())
+    rt = TorchRuntime(network=make_network(spread=SPREAD))
     rt.open()
     return rt
 

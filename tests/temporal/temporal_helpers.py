@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import Runtime
 from stylecast.temporal.cache import TemporalCache
 from stylecast.temporal.config import TemporalConfig
-from tests.conftest import TINY
-from tests.conftest import make_network as shared_network
 
 ALPHA = np.array([1.0, 0.0, 0.0], np.float32)
 BETA = np.array([0.0, 1.0, 0.0], np.float32)
-
-
-def make_network(seed: int = 0) -> StyleNetwork:
-    """A tiny lite network with random style tables, so styles differ clearly."""
-    return shared_network(TINY, seed, spread=0.5)
+#: Style tables this far from 1 and 0, so styles differ clearly.
+SPREAD = 0.5
 
 
 def run_both(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray = ALPHA,

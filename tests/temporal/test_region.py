@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from temporal_helpers import ALPHA, CallCounter, make_network
+from temporal_helpers import ALPHA, SPREAD, CallCounter
 
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.cache import TemporalCache
@@ -17,6 +17,7 @@ from stylecast.temporal.config import TemporalConfig
 from stylecast.temporal.region import crop_sizes, crops_for
 from stylecast.temporal.state import TemporalInputs
 from stylecast.tools.synthetic import make_sequence, texture
+from tests.conftest import make_network
 
 GRID = (68, 120)  # the feature grid of a 480x272 frame
 
@@ -191,7 +192,8 @@ def test_openvino_prepares_crop_sizes_in_the_background_on_one_compile(
     pytest.importorskip("openvino")
     from stylecast.runtime.openvino_runtime import OpenVinoRuntime
 
-    runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
+    runtime = OpenVinoRuntime(network=make_network(spread=SPREAD), precision="f32",
+                              cache_dir=tmp_path)
     runtime.open()
     try:
         compiles = CallCounter(runtime, "_compile")
@@ -232,7 +234,8 @@ def test_openvino_crop_sizes_that_cannot_compile_are_reported_once(
     pytest.importorskip("openvino")
     from stylecast.runtime.openvino_runtime import OpenVinoRuntime
 
-    runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
+    runtime = OpenVinoRuntime(network=make_network(spread=SPREAD), precision="f32",
+                              cache_dir=tmp_path)
     runtime.open()
     try:
         runtime._compile = _failing  # type: ignore[assignment,method-assign]
@@ -255,7 +258,8 @@ def test_openvino_memory_for_many_crop_sizes_stays_small(tmp_path: Path) -> None
     from stylecast.runtime.openvino_runtime import OpenVinoRuntime
     from stylecast.tools.soak.harness import rss_mb
 
-    runtime = OpenVinoRuntime(network=make_network(), precision="f32", cache_dir=tmp_path)
+    runtime = OpenVinoRuntime(network=make_network(spread=SPREAD), precision="f32",
+                              cache_dir=tmp_path)
     runtime.open()
     try:
         sizes = crop_sizes(24, 40, max_area=0.5)[:20]

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from temporal_helpers import make_network
+from temporal_helpers import SPREAD
 
 from stylecast.model.export import temporal_onnx_path
 from stylecast.runtime.base import Runtime
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.state import TemporalInputs
+from tests.conftest import make_network
 
 STYLE = np.array([0.6, 0.4, 0.0], np.float32)
 
@@ -48,7 +49,7 @@ def _open(name: str, network, cache_dir: Path) -> Runtime:  # type: ignore[no-un
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["openvino", "onnxruntime"])
 def test_exported_temporal_graph_matches_torch_at_two_sizes(name: str, tmp_path: Path) -> None:
-    network = make_network()
+    network = make_network(spread=SPREAD)
     reference = TorchRuntime(network=network)
     reference.open()
     runtime = _open(name, network, tmp_path)
@@ -84,7 +85,7 @@ def test_exported_temporal_graph_matches_torch_at_two_sizes(name: str, tmp_path:
 
 
 def test_temporal_inputs_check_names_the_bad_array() -> None:
-    network = make_network()
+    network = make_network(spread=SPREAD)
     state = TemporalInputs.empty(16, network.stats_channels, 12, 16)
     state.check(16, network.stats_channels, 12, 16)
     with pytest.raises(ValueError, match="prev_feats"):
@@ -98,7 +99,7 @@ def test_openvino_cache_matches_torch_over_a_sequence(tmp_path: Path) -> None:
     from stylecast.temporal.cache import TemporalCache
     from stylecast.tools.synthetic import make_sequence
 
-    network = make_network()
+    network = make_network(spread=SPREAD)
     reference = TorchRuntime(network=network)
     reference.open()
     runtime = _open("openvino", network, tmp_path)
