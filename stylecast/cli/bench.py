@@ -8,6 +8,11 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stylecast.model.pack import StylePack
+    from stylecast.temporal.config import TemporalConfig
 
 BENCH_HEADER = """# Benchmarks
 
@@ -105,7 +110,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=bench)
 
 
-def _model_rows(args: argparse.Namespace, pack, sizes: list[str]) -> list[dict]:
+def _model_rows(args: argparse.Namespace, pack: StylePack,
+                sizes: list[str]) -> list[dict[str, Any]]:
     from stylecast.model.network import NetworkSpec, StyleNetwork
     from stylecast.tools.bench.model import time_network, time_peer
 
@@ -170,7 +176,7 @@ def _ratios(model: list[dict], pipeline: list[dict]) -> dict[str, float]:
     return ratios
 
 
-def _temporal_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _temporal_config(args: argparse.Namespace) -> TemporalConfig | None:
     from stylecast.temporal.config import TemporalConfig
 
     return None if args.temporal_reuse is None else TemporalConfig(reuse=args.temporal_reuse)
@@ -189,7 +195,7 @@ def _ground_truth(groups: list[list[Path]]) -> list[tuple[Path, Path, Path | Non
     return sources
 
 
-def _temporal(args: argparse.Namespace, pack) -> int:  # type: ignore[no-untyped-def]
+def _temporal(args: argparse.Namespace, pack: StylePack) -> int:
     import numpy as np
 
     from stylecast.errors import ConfigError

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from stylecast.cli.args import size_arg, size_list
 from stylecast.model.spec import SIZES
+
+if TYPE_CHECKING:
+    from stylecast.model.pack import StylePack
 
 EXAMPLES = """\
 examples:
@@ -66,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=build_engine)
 
 
-def _pack_for(target: str):  # type: ignore[no-untyped-def]
+def _pack_for(target: str) -> StylePack:
     from stylecast.styles import StyleCatalog
 
     catalog = StyleCatalog.discover()

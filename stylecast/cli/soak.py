@@ -26,6 +26,7 @@ from stylecast.cli.signals import stop_on_signals
 from stylecast.engine.build import build_stylizer
 
 if TYPE_CHECKING:
+    from stylecast.outputs.base import Sink
     from stylecast.tools.soak.harness import SoakOptions, SoakReport
 
 
@@ -133,7 +134,7 @@ def _soak(args: argparse.Namespace, options: SoakOptions, scratch: str) -> SoakR
     outputs.stream = None if args.no_stream else args.stream
     # Nothing asked for: `run` would default to a virtual camera; the soak to no output.
     nothing = outputs.record is None and outputs.stream is None and args.vcam is None
-    sinks = [NullSink()] if nothing else live_sinks(outputs)
+    sinks: list[Sink] = [NullSink()] if nothing else live_sinks(outputs)
     source = open_live_source(args.input, size=args.size, fps=args.fps, loop=True)
     stylizer.warmup(*process)
     info = stylizer.runtime.info

@@ -45,7 +45,7 @@ _PENDING_EVENTS = 256
 _GRACE_S = 0.5  # per stop() phase: closing handshakes, then cancelling stuck handlers
 
 
-class _QuietLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+class _QuietLog(logging.LoggerAdapter[logging.Logger]):
     """websockets logs every HTTP request at INFO; the page polls the preview several
     times a second, so those records go to DEBUG instead of flooding the console."""
 

@@ -45,8 +45,8 @@ class FrameGraph(nn.Module):
         dtype: the compute dtype the frame is converted to (the CUDA runtime's f16).
     """
 
-    INPUT_NAMES = INPUT_NAMES
-    OUTPUT_NAMES = OUTPUT_NAMES
+    INPUT_NAMES: tuple[str, ...] = INPUT_NAMES
+    OUTPUT_NAMES: tuple[str, ...] = OUTPUT_NAMES
 
     def __init__(self, network: StyleNetwork, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()

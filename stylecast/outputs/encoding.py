@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import cast
 
 import av
 import av.error
@@ -41,7 +42,8 @@ def add_video_stream(container: OutputContainer, codecs: tuple[str, ...], *, wid
     if not available:
         raise SinkError(f"{what}: none of the encoders {', '.join(codecs)} is in this "
                         "FFmpeg build: install a PyAV wheel with libx264")
-    stream = container.add_stream(available[0], rate=fps)
+    # A video stream: every codec in ``codecs`` is a video encoder (PyAV types it by name).
+    stream = cast(VideoStream, container.add_stream(available[0], rate=fps))
     stream.width, stream.height = width, height
     formats = [f.name for f in stream.codec_context.codec.video_formats or ()]
     stream.pix_fmt = "yuv420p" if "yuv420p" in formats or not formats else formats[0]

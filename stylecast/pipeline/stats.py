@@ -19,14 +19,24 @@ class RollingStats:
 
     def __init__(self, window: int = 300, fps_window_s: float = 2.0) -> None:
         self._lock = threading.Lock()
+        self._window = window
+        self._fps_window = fps_window_s
         self._latency: deque[float] = deque(maxlen=window)
         self._stage: dict[str, deque[float]] = {}
         self._produced: deque[float] = deque(maxlen=4096)
         self._per_sink: dict[str, int] = {}
-        self._window = window
-        self._fps_window = fps_window_s
         self.frames = 0
         self.drops: dict[str, int] = {}
+
+    def reset(self) -> None:
+        """Forget every measurement so far (a bench measures from after its warm-up)."""
+        with self._lock:
+            self._latency.clear()
+            self._stage = {}
+            self._produced.clear()
+            self._per_sink = {}
+            self.frames = 0
+            self.drops = {}
 
     def produced(self, now: float | None = None) -> None:
         """A stylized frame was handed to the outputs."""

@@ -164,8 +164,8 @@ class Pipeline:
             self._transition(State.STOPPED)
             self._done.set()
             raise SinkError("; ".join(str(exc) for _, exc in failures))
-        for sink, exc in failures:  # the others run on; say once which one is gone
-            self._sink_failed(sink, exc)
+        for sink, error in failures:  # the others run on; say once which one is gone
+            self._sink_failed(sink, error)
         self._transition(State.RUNNING)
         self._threads = [
             threading.Thread(target=self._capture_loop, name="capture", daemon=True),

@@ -17,6 +17,7 @@ from stylecast.model.spec import NetworkSpec
 
 if TYPE_CHECKING:
     from stylecast.model.network import StyleNetwork
+    from stylecast.model.packnet import PackNetwork
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class NetworkLike(Protocol):
         ...
 
 
-def torch_network(network: object) -> StyleNetwork:
+def torch_network(network: StyleNetwork | PackNetwork) -> StyleNetwork:
     """The torch module behind ``network`` (built from the pack's weights if need be).
 
     Raises:
@@ -43,10 +44,10 @@ def torch_network(network: object) -> StyleNetwork:
 
     if isinstance(network, PackNetwork):
         return network.module()
-    return network  # type: ignore[return-value]
+    return network
 
 
-def onnx_graph(network: object, cache_dir: Path | None = None, *,
+def onnx_graph(network: StyleNetwork | PackNetwork, cache_dir: Path | None = None, *,
                temporal: bool = False) -> Path:
     """The ONNX file of ``network``'s plain (or temporal) frame graph.
 
@@ -87,7 +88,7 @@ def onnx_graph(network: object, cache_dir: Path | None = None, *,
     if temporal:
         from stylecast.model.export import export_temporal_onnx
 
-        return export_temporal_onnx(network, cache_dir)  # type: ignore[arg-type]
+        return export_temporal_onnx(network, cache_dir)
     from stylecast.model.export import export_onnx
 
-    return export_onnx(network, cache_dir)  # type: ignore[arg-type]
+    return export_onnx(network, cache_dir)

@@ -10,6 +10,7 @@ import torch
 
 from stylecast.errors import BackendUnavailable
 from stylecast.model.graph import FrameGraph
+from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import Runtime, RuntimeInfo
 from stylecast.runtime.graphs import torch_network
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
@@ -20,6 +21,7 @@ class TorchRuntime(Runtime):
 
     name = "torch"
     device_type = "cpu"
+    _net: StyleNetwork  # the torch module behind ``network``, once open
 
     def open(self) -> None:
         if self.precision not in ("auto", "f32"):
@@ -27,8 +29,8 @@ class TorchRuntime(Runtime):
                                      "was asked for (try --runtime openvino for bf16)")
         if self.threads:
             torch.set_num_threads(self.threads)
-        self.network = torch_network(self.network)
-        self._graph = FrameGraph(self.network).eval()
+        self.network = self._net = torch_network(self.network)
+        self._graph = FrameGraph(self._net).eval()
         self._closed = False
 
     def infer(
@@ -53,7 +55,7 @@ class TorchRuntime(Runtime):
         if self._temporal is None:
             from stylecast.temporal.graph import TemporalFrameGraph
 
-            self._temporal = TemporalFrameGraph(self.network).eval()
+            self._temporal = TemporalFrameGraph(self._net).eval()
         with torch.inference_mode():
             out, features, stats = self._temporal(
                 torch.from_numpy(frame)[None], torch.from_numpy(style)[None],

@@ -48,12 +48,11 @@ class FlowEstimator:
         if self.dis_size != (h, w):
             self.fit(h, w)
             self.dis_size = (h, w)
-        # OpenCV's stubs require the flow argument that DIS allocates itself when None.
-        return self.settle(self.dis.calc(gray, prev, None))  # type: ignore[call-overload]
+        return self.settle(self.dis.calc(gray, prev, None))
 
     def forward(self, gray: np.ndarray, prev: np.ndarray) -> np.ndarray:
         """(h, w, 2) float32: where each pixel of ``prev`` went in ``gray`` (not settled)."""
-        return self.dis.calc(prev, gray, None)  # type: ignore[call-overload]
+        return self.dis.calc(prev, gray, None)
 
     def fit(self, height: int, width: int) -> None:
         """Set DIS's finest level and patch stride for a flow image of this size: the

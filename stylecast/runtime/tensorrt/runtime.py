@@ -250,7 +250,7 @@ class TensorRTRuntime(Runtime):
         """The cached engine for this setup: exact key, else one built for other sizes by
         ``stylecast build-engine``, else one built now for the default sizes."""
         profile = profile_from_sizes(DEFAULT_SIZES, self.network.spec.multiple)
-        key = cache.key_for(self.network, **_machine(self._trt), precision=self._precision,
+        key = cache.key_for(self._net, **_machine(self._trt), precision=self._precision,
                             profile=profile, temporal=temporal,
                             workspace_bytes=DEFAULT_WORKSPACE_BYTES, cache_dir=self.cache_dir)
         path = cache.engine_path(key, self.cache_dir)
@@ -265,9 +265,19 @@ class TensorRTRuntime(Runtime):
         logger.warning("no TensorRT engine for this GPU and network is cached; building one "
                        "for %s now (minutes, once). `%s` builds one ahead of time.",
                        profile.describe(), key.rebuild_command())
-        path, _ = build_engine_file(self.network, precision=self._precision, profile=profile,
+        path, _ = build_engine_file(self._net, precision=self._precision, profile=profile,
                                     temporal=temporal, cache_dir=self.cache_dir)
         return path, key
+
+    @property
+    def _net(self) -> StyleNetwork:
+        """The torch network (an engine's key hashes its weights)."""
+        return torch_network(self.network)
+
+    def _cuda_stream(self) -> torch.cuda.Stream:
+        if self._stream is None:
+            raise BackendUnavailable("the TensorRT runtime is not open; open() must succeed first")
+        return self._stream
 
     def _session(self, temporal: bool) -> _Session:
         if self._trt is None:
@@ -277,7 +287,7 @@ class TensorRTRuntime(Runtime):
             return session
         path, key = self._locate(temporal)
         session = _Session(self._trt, cache.read_engine(path, key),
-                           _graph_io(self.network, temporal), key)
+                           _graph_io(self._net, temporal), key)
         self._sessions[temporal] = session
         return session
 
@@ -291,7 +301,7 @@ class TensorRTRuntime(Runtime):
         check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
         session = self._session(temporal=False)
         out = session.run(self._feeds(frame, style, strength, preserve), frame.shape[0],
-                          frame.shape[1], self._stream)  # type: ignore[arg-type]
+                          frame.shape[1], self._cuda_stream())
         return out["stylized"][0]
 
     def infer_temporal(
@@ -304,8 +314,7 @@ class TensorRTRuntime(Runtime):
         session = self._session(temporal=True)
         feeds = self._feeds(frame, style, strength, preserve)
         feeds.update(state.feeds())
-        out = session.run(feeds, frame.shape[0], frame.shape[1],
-                          self._stream)  # type: ignore[arg-type]
+        out = session.run(feeds, frame.shape[0], frame.shape[1], self._cuda_stream())
         return out["stylized"][0], TemporalOutputs(features=out["features"], stats=out["stats"])
 
     def close(self) -> None:

@@ -131,7 +131,7 @@ class TorchCudaRuntime(Runtime):
 
     def open(self) -> None:
         caps = self.capabilities()
-        self.network = torch_network(self.network)
+        self.network = self._net = torch_network(self.network)
         self._precision = resolve_precision(self.name, self.precision, caps)
         self._device_name = caps.device
         self._dtype = TORCH_DTYPES[self._precision]
@@ -392,7 +392,7 @@ class TorchCudaRuntime(Runtime):
         if self._temporal is None:
             from stylecast.runtime.torch_cuda.temporal import CudaTemporal
 
-            self._temporal = CudaTemporal(self.network, self._device,
+            self._temporal = CudaTemporal(self._net, self._device,
                                           f16=self._precision == "f16")
         return self._temporal.run(self._compute, self._cudnn(), frame, style, strength,
                                   preserve, state)

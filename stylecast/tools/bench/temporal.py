@@ -132,11 +132,16 @@ def warm_crop_sizes(runtime: Runtime, frames: list[np.ndarray], style: np.ndarra
     runtime.finish_builds()
 
 
-def _interleaved(runtime: Runtime, frames: list[np.ndarray], style: np.ndarray,  # type: ignore[no-untyped-def]
-                 config: TemporalConfig | None = None):
+def _interleaved(
+    runtime: Runtime, frames: list[np.ndarray], style: np.ndarray,
+    config: TemporalConfig | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[float], list[float], TemporalCache]:
     warm_crop_sizes(runtime, frames, style, config)
     cache = TemporalCache(runtime, config)
-    per_frame, cached, t_plain, t_cached = [], [], [], []
+    per_frame: list[np.ndarray] = []
+    cached: list[np.ndarray] = []
+    t_plain: list[float] = []
+    t_cached: list[float] = []
     for frame in frames:
         t0 = time.perf_counter()
         per_frame.append(runtime.infer(frame, style, 1.0, 0.0))
@@ -161,8 +166,9 @@ def detail_kept(per_frame: list[np.ndarray], cached: list[np.ndarray]) -> float:
     return sum(detail(o) for o in cached[1:]) / plain if plain else 1.0
 
 
-def measure(runtime: Runtime, clip: Clip, style: np.ndarray,  # type: ignore[type-arg]
-            config: TemporalConfig | None = None) -> tuple[TemporalRow, list, list]:
+def measure(
+    runtime: Runtime, clip: Clip, style: np.ndarray, config: TemporalConfig | None = None,
+) -> tuple[TemporalRow, list[np.ndarray], list[np.ndarray]]:
     """Run ``clip`` both ways; returns the row and both output lists (for the strip)."""
     per_frame, cached, t_plain, t_cached, cache = _interleaved(runtime, clip.frames, style,
                                                                config)
@@ -288,8 +294,8 @@ def reference_flow(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.
     grays = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
     flows, valid = [], []
     for prev, cur in zip(grays, grays[1:], strict=False):
-        backward = dis.calc(cur, prev, None)  # type: ignore[call-overload]
-        forward = dis.calc(prev, cur, None)  # type: ignore[call-overload]
+        backward = dis.calc(cur, prev, None)
+        forward = dis.calc(prev, cur, None)
         flows.append(backward)
         valid.append(flows_agree(backward, forward) & lands_inside(backward))
     return flows, valid
@@ -389,7 +395,7 @@ def run_temporal_bench(
     rows = []
     # Ground truth is read first: a bad path fails before minutes of other sequences.
     truth = [ground_truth_clip(source, size, length) for source in ground_truth]
-    clips = []
+    clips: list[Clip] = []
     if not only_ground_truth:
         clips += synthetic_clips(size, length, noise)
         if photo_root is not None:
