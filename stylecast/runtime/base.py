@@ -174,6 +174,15 @@ class Runtime(abc.ABC):
         """
         return Capabilities(device=cls.device_kind, precisions=("f32",))
 
+    def check_inputs(self, frame: np.ndarray, style: np.ndarray) -> None:
+        """``check_frame`` against this runtime's network; raises ValueError."""
+        spec = self.network.spec
+        check_frame(frame, style, spec.num_styles, spec.multiple)
+
+    def resolved_precision(self, capabilities: Capabilities) -> str:
+        """The precision that will run (``resolve_precision`` of the one asked for)."""
+        return resolve_precision(self.name, self.precision, capabilities)
+
     @abc.abstractmethod
     def open(self) -> None:
         """Prepare to run; raises BackendUnavailable saying why not and what to do."""

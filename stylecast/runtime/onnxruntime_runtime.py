@@ -11,14 +11,7 @@ from typing import Any
 import numpy as np
 
 from stylecast.errors import BackendUnavailable, EngineBuildError
-from stylecast.runtime.base import (
-    Capabilities,
-    FrameFeeds,
-    Runtime,
-    RuntimeInfo,
-    check_frame,
-    resolve_precision,
-)
+from stylecast.runtime.base import Capabilities, FrameFeeds, Runtime, RuntimeInfo
 from stylecast.runtime.graphs import onnx_graph
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
@@ -63,7 +56,7 @@ class OnnxRuntimeRuntime(Runtime):
             EngineBuildError: the graph could not be exported or loaded.
         """
         _import_onnxruntime()
-        resolve_precision(self.name, self.precision, self.capabilities())
+        self.resolved_precision(self.capabilities())
         path = onnx_graph(self.network, self.cache_dir)
         self._session = self._session_for(path)
         self._feeds = FrameFeeds(self.network.spec.num_styles)
@@ -91,7 +84,7 @@ class OnnxRuntimeRuntime(Runtime):
 
         onnxruntime reads C-contiguous numpy inputs in place; the result is a fresh array.
         """
-        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        self.check_inputs(frame, style)
         feeds = self._feeds(frame, style, strength, preserve)
         return self._session.run(None, feeds)[0][0]
 
@@ -104,7 +97,7 @@ class OnnxRuntimeRuntime(Runtime):
     ) -> tuple[np.ndarray, TemporalOutputs]:
         """``TemporalFrameGraph`` (the pack's, or exported on first use); see
         ``Runtime.infer_temporal``."""
-        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        self.check_inputs(frame, style)
         if self._temporal_session is None:
             path = onnx_graph(self.network, self.cache_dir, temporal=True)
             self._temporal_session = self._session_for(path)

@@ -23,14 +23,7 @@ from typing import Any
 import numpy as np
 
 from stylecast.errors import BackendUnavailable, EngineBuildError
-from stylecast.runtime.base import (
-    Capabilities,
-    FrameFeeds,
-    Runtime,
-    RuntimeInfo,
-    check_frame,
-    resolve_precision,
-)
+from stylecast.runtime.base import Capabilities, FrameFeeds, Runtime, RuntimeInfo
 from stylecast.runtime.graphs import onnx_graph
 from stylecast.temporal.state import TemporalInputs, TemporalOutputs
 
@@ -110,7 +103,7 @@ class OpenVinoRuntime(Runtime):
         ov = _import_openvino()
         self._core = ov.Core()
         caps = self._capabilities_of(self._core)
-        self._precision = resolve_precision(self.name, self.precision, caps)
+        self._precision = self.resolved_precision(caps)
         self._device_name = caps.device
         path = onnx_graph(self.network, self.cache_dir)
         try:
@@ -171,7 +164,7 @@ class OpenVinoRuntime(Runtime):
         The frame is handed to OpenVINO without a copy when it is C-contiguous; the result
         is a fresh array the caller owns.
         """
-        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        self.check_inputs(frame, style)
         request = self._request_for(frame.shape[0], frame.shape[1])
         inputs = self._feeds(frame, style, strength, preserve)
         # share_inputs wraps the numpy buffers; the default (unshared) output is a copy, so
@@ -316,7 +309,7 @@ class OpenVinoRuntime(Runtime):
         outputs cost ~1 ms per frame at 640x360, the whole of the temporal graph's extra
         cost over the plain graph.
         """
-        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        self.check_inputs(frame, style)
         request = self._temporal_request_for(frame.shape[0], frame.shape[1])
         inputs = {**self._feeds(frame, style, strength, preserve), **state.feeds()}
         result = request.infer(inputs, share_inputs=True, share_outputs=True)

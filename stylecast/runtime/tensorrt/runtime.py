@@ -32,14 +32,7 @@ import torch
 
 from stylecast.errors import BackendUnavailable, ConfigError, EngineBuildError, RuntimeFailed
 from stylecast.model.network import StyleNetwork
-from stylecast.runtime.base import (
-    Capabilities,
-    FrameFeeds,
-    Runtime,
-    RuntimeInfo,
-    check_frame,
-    resolve_precision,
-)
+from stylecast.runtime.base import Capabilities, FrameFeeds, Runtime, RuntimeInfo
 from stylecast.runtime.graphs import torch_network
 from stylecast.runtime.tensorrt import build
 from stylecast.runtime.tensorrt import engine_cache as cache
@@ -238,7 +231,7 @@ class TensorRTRuntime(Runtime):
         """
         caps = self.capabilities()
         self.network = torch_network(self.network)
-        self._precision = resolve_precision(self.name, self.precision, caps)
+        self._precision = self.resolved_precision(caps)
         self._device_name = caps.device
         self._trt = _import_tensorrt()
         self._stream = torch.cuda.Stream(device=0)  # also initialises CUDA before TensorRT
@@ -298,7 +291,7 @@ class TensorRTRuntime(Runtime):
 
         The result is a fresh array the caller owns.
         """
-        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        self.check_inputs(frame, style)
         session = self._session(temporal=False)
         out = session.run(self._feeds(frame, style, strength, preserve), frame.shape[0],
                           frame.shape[1], self._cuda_stream())
@@ -310,7 +303,7 @@ class TensorRTRuntime(Runtime):
     ) -> tuple[np.ndarray, TemporalOutputs]:
         """``TemporalFrameGraph`` as its own engine (found or built on first use); see
         ``Runtime.infer_temporal``. Outputs are fresh arrays the caller owns."""
-        check_frame(frame, style, self.network.spec.num_styles, self.network.spec.multiple)
+        self.check_inputs(frame, style)
         session = self._session(temporal=True)
         feeds = self._feeds(frame, style, strength, preserve)
         feeds.update(state.feeds())

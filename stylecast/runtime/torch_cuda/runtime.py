@@ -24,13 +24,7 @@ import torch
 
 from stylecast.errors import BackendUnavailable, first_line
 from stylecast.model.network import StyleNetwork
-from stylecast.runtime.base import (
-    Capabilities,
-    Runtime,
-    RuntimeInfo,
-    check_frame,
-    resolve_precision,
-)
+from stylecast.runtime.base import Capabilities, Runtime, RuntimeInfo
 from stylecast.runtime.graphs import torch_network
 from stylecast.runtime.torch_cuda.device_graph import DeviceFrameGraph, device_network
 from stylecast.runtime.torch_cuda.plan import (
@@ -132,7 +126,7 @@ class TorchCudaRuntime(Runtime):
     def open(self) -> None:
         caps = self.capabilities()
         self.network = self._net = torch_network(self.network)
-        self._precision = resolve_precision(self.name, self.precision, caps)
+        self._precision = self.resolved_precision(caps)
         self._device_name = caps.device
         self._dtype = TORCH_DTYPES[self._precision]
         self._device = torch.device(self._device_type, 0)
@@ -232,8 +226,7 @@ class TorchCudaRuntime(Runtime):
         module = self._module
         if module is None:
             raise BackendUnavailable("the torch-cuda runtime is not open; call open() first")
-        spec = self.network.spec
-        check_frame(frame, style, spec.num_styles, spec.multiple)
+        self.check_inputs(frame, style)
         step = self._step_for((frame.shape[0], frame.shape[1]))
         slot = step.next_slot()
         fill(slot, frame, style, strength, preserve)
@@ -387,8 +380,7 @@ class TorchCudaRuntime(Runtime):
         runtime runs f16 (see ``torch_cuda_temporal``); as ``Runtime.infer_temporal``."""
         if self._module is None:
             raise BackendUnavailable("the torch-cuda runtime is not open; call open() first")
-        spec = self.network.spec
-        check_frame(frame, style, spec.num_styles, spec.multiple)
+        self.check_inputs(frame, style)
         if self._temporal is None:
             from stylecast.runtime.torch_cuda.temporal import CudaTemporal
 
