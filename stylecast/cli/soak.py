@@ -15,13 +15,7 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING
 
-from stylecast.cli.args import (
-    add_engine_args,
-    add_live_source_args,
-    add_vcam_args,
-    engine_options,
-    live_sinks,
-)
+from stylecast.cli import args as shared
 from stylecast.cli.signals import stop_on_signals
 from stylecast.engine.build import build_stylizer
 
@@ -47,11 +41,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "grew. Example: stylecast soak --minutes 30 --json soak.json --markdown soak.md "
         "--plot soak.png")
     soak.add_argument("--minutes", type=float, default=30.0, help="total run time")
-    add_live_source_args(soak, size_help="output size, as `run`", fps_help="source frame rate")
+    shared.add_live_source_args(soak, size_help="output size, as `run`",
+                                fps_help="source frame rate")
     _add_traffic_args(soak)
     _add_verdict_args(soak)
     _add_output_args(soak)
-    add_engine_args(soak)
+    shared.add_engine_args(soak)
     soak.set_defaults(handler=run_soak_command)
 
 
@@ -97,9 +92,9 @@ def _add_output_args(soak: argparse.ArgumentParser) -> None:
     g.add_argument("--stream", default="tcp://127.0.0.1:0", metavar="URL",
                    help="stream here; a tcp:// stream gets a viewer in the soak")
     g.add_argument("--no-stream", action="store_true", help="no stream")
-    add_vcam_args(g, device_help="also feed a virtual camera",
-                  backend_help="pyvirtualcam backend; 'null' registers one that drops the "
-                  "frames (no v4l2loopback needed)")
+    shared.add_vcam_args(g, device_help="also feed a virtual camera",
+                         backend_help="pyvirtualcam backend; 'null' registers one that "
+                         "drops the frames (no v4l2loopback needed)")
 
 
 def run_soak_command(args: argparse.Namespace) -> int:
@@ -127,14 +122,14 @@ def _soak(args: argparse.Namespace, options: SoakOptions, scratch: str) -> SoakR
 
     if args.vcam_backend == "null":
         register_null_camera("null")
-    stylizer, pack = build_stylizer(args.style, engine_options(args))
+    stylizer, pack = build_stylizer(args.style, shared.engine_options(args))
     process = stylizer.go_live(args.size)  # as `run`: a CPU runtime runs at live size
     outputs = argparse.Namespace(**vars(args))
     outputs.record = None if args.no_record else args.record or f"{scratch}/soak.mp4"
     outputs.stream = None if args.no_stream else args.stream
     # Nothing asked for: `run` would default to a virtual camera; the soak to no output.
     nothing = outputs.record is None and outputs.stream is None and args.vcam is None
-    sinks: list[Sink] = [NullSink()] if nothing else live_sinks(outputs)
+    sinks: list[Sink] = [NullSink()] if nothing else shared.live_sinks(outputs)
     source = open_live_source(args.input, size=args.size, fps=args.fps, loop=True)
     stylizer.warmup(*process)
     info = stylizer.runtime.info

@@ -31,14 +31,8 @@ import av.error
 from av.container import OutputContainer
 
 from stylecast.errors import SinkError, StreamError, first_line
+from stylecast.outputs import encoding
 from stylecast.outputs.base import Sink
-from stylecast.outputs.encoding import (
-    add_video_stream,
-    check_even,
-    check_frame_size,
-    encode,
-    to_video_frame,
-)
 from stylecast.pipeline.frames import Frame
 from stylecast.pipeline.queue import BoundedQueue
 
@@ -101,7 +95,7 @@ class StreamSink(Sink):
 
     def open(self, *, width: int, height: int, fps: Fraction) -> None:
         """Start listening (tcp) or sending (udp); raises StreamError."""
-        check_even(width, height, f"stream {self.url}", StreamError)
+        encoding.check_even(width, height, f"stream {self.url}", StreamError)
         with self._state_lock:
             if self._opened or self._stop.is_set():
                 raise StreamError(f"stream {self.url} was already opened or closed; use a "
@@ -129,7 +123,7 @@ class StreamSink(Sink):
             raise StreamError(f"stream {self.url} failed: {self._error}") from self._error
         if self._thread is None or self._stop.is_set():
             raise StreamError(f"stream {self.url} is not open: open() it first")
-        check_frame_size(frame, self._size, f"stream {self.url}", StreamError)
+        encoding.check_frame_size(frame, self._size, f"stream {self.url}", StreamError)
         self._queue.put(frame, stop=self._stop)
 
     def close(self) -> None:
@@ -210,10 +204,10 @@ class StreamSink(Sink):
     def _encode_until_stopped(self, container: OutputContainer) -> None:
         """Encode queued frames into ``container`` until close(); closes the container."""
         try:
-            stream = add_video_stream(container, CODECS, width=self._size[0],
-                                      height=self._size[1], fps=self._fps,
-                                      time_base=TIME_BASE, options=X264_LIVE,
-                                      what=f"stream {self.url}")
+            stream = encoding.add_video_stream(container, CODECS, width=self._size[0],
+                                               height=self._size[1], fps=self._fps,
+                                               time_base=TIME_BASE, options=X264_LIVE,
+                                               what=f"stream {self.url}")
             stream.codec_context.gop_size = max(1, round(self._fps * Fraction(GOP_S)))
             start: float | None = None
             last = -1
@@ -224,9 +218,10 @@ class StreamSink(Sink):
                 start = frame.t_capture if start is None else start
                 pts = max(last + 1, round((frame.t_capture - start) / TIME_BASE))
                 last = pts
-                encode(stream, container, to_video_frame(frame, pts, TIME_BASE))
+                encoding.encode(stream, container,
+                                encoding.to_video_frame(frame, pts, TIME_BASE))
                 self.frames_sent += 1
-            encode(stream, container, None)
+            encoding.encode(stream, container, None)
         finally:
             try:
                 container.close()
