@@ -122,6 +122,7 @@ def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def
     return False
 
 
+@pytest.mark.slow  # ~20 s for the three: real outages, waited out in real time
 @pytest.mark.parametrize(("transport", "inner_gives_up"), [
     ("udp", False), ("udp", True), ("tcp", False)],
     ids=["stream-reconnects", "source-reopened", "tcp-server-restarts"])

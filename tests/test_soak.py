@@ -131,6 +131,7 @@ def test_process_probes_read_proc() -> None:
         assert open_fds() == before + 1
 
 
+@pytest.mark.slow  # ~12 s of soak, ~30 s on a busy 2-core machine
 def test_soak_runs_what_run_runs_with_every_client(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
