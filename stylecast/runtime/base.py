@@ -155,6 +155,9 @@ class Runtime(abc.ABC):
     #: Frames of one size that ``submit`` may have in flight before the oldest result is
     #: taken; 1 where submitting computes at once.
     max_in_flight: ClassVar[int] = 1
+    #: Whether the graphs take any frame size with nothing to build (torch, onnxruntime):
+    #: ``temporal_ready`` then says True at once.
+    any_size: ClassVar[bool] = False
 
     def __init__(
         self, *, network: StyleNetwork | PackNetwork, precision: str = "auto",
@@ -246,7 +249,7 @@ class Runtime(abc.ABC):
         and says True once it is done; the rest (an engine build per size would take
         minutes) keep this default: never.
         """
-        return False
+        return self.any_size
 
     def finish_builds(self) -> None:
         """Wait for the compiles ``temporal_ready`` started in the background (none here).

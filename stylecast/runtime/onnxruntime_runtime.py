@@ -37,6 +37,7 @@ class OnnxRuntimeRuntime(Runtime):
 
     name = "onnxruntime"
     device_kind = "cpu"
+    any_size = True
     fix_hint = _INSTALL
 
     _session: Any = None
@@ -104,10 +105,6 @@ class OnnxRuntimeRuntime(Runtime):
         feeds = {**self._feeds(frame, style, strength, preserve), **state.feeds()}
         out, features, stats = self._temporal_session.run(None, feeds)
         return out[0], TemporalOutputs(features=features, stats=stats)
-
-    def temporal_ready(self, height: int, width: int) -> bool:
-        """Always: the graph takes any size; see ``Runtime.temporal_ready``."""
-        return True
 
     def close(self) -> None:
         """Drop the sessions; idempotent."""

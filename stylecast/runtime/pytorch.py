@@ -21,6 +21,7 @@ class TorchRuntime(Runtime):
 
     name = "torch"
     device_type = "cpu"
+    any_size = True
     _net: StyleNetwork  # the torch module behind ``network``, once open
 
     def open(self) -> None:
@@ -64,10 +65,6 @@ class TorchRuntime(Runtime):
                 *(torch.from_numpy(a) for a in state.feeds().values()),
             )
         return out[0].numpy(), TemporalOutputs(features=features.numpy(), stats=stats.numpy())
-
-    def temporal_ready(self, height: int, width: int) -> bool:
-        """Always: the graph takes any size; see ``Runtime.temporal_ready``."""
-        return True
 
     def close(self) -> None:
         self._closed = True
