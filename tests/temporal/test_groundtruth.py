@@ -12,6 +12,7 @@ from temporal_helpers import ALPHA
 
 from stylecast.errors import ConfigError
 from stylecast.runtime.pytorch import TorchRuntime
+from stylecast.tools.bench.clips import Clip
 from stylecast.tools.bench.groundtruth import (
     FOOTPRINT_SPREAD,
     load_ground_truth,
@@ -19,7 +20,7 @@ from stylecast.tools.bench.groundtruth import (
     resize_flow,
     write_flo,
 )
-from stylecast.tools.bench.temporal import Clip, clip_warping_error, markdown, run_temporal_bench
+from stylecast.tools.bench.temporal import clip_warping_error, markdown, run_temporal_bench
 from stylecast.tools.synthetic import texture
 
 SHIFT = 2  # pixels the content moves right per frame

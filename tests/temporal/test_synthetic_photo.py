@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from stylecast.tools.bench.temporal import PHOTOS, photo_clips
+from stylecast.tools.bench.clips import PHOTOS, photo_clips
 from stylecast.tools.synthetic import KINDS, make_sequence, warp_image
 
 
