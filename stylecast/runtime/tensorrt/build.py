@@ -1,6 +1,6 @@
 """Building a TensorRT engine from the exported ONNX graph: parser, profile, timing cache.
 
-Every function takes the ``tensorrt`` module as an argument; only ``tensorrt_runtime``
+Every function takes the ``tensorrt`` module as an argument; only ``runtime``
 imports it. Written against TensorRT 10's documented Python API and NOT yet run against a
 real TensorRT (see the README).
 """

@@ -1,7 +1,7 @@
 """What the TensorRT runtime decides in plain Python: shape profiles, bindings, build progress.
 
 Nothing here imports TensorRT, so all of it is tested on machines without it; the runtime in
-``tensorrt_runtime.py`` only translates TensorRT's objects into these plain values and back.
+``runtime.py`` only translates TensorRT's objects into these plain values and back.
 
 - A ``ShapeProfile`` is the min/opt/max frame size an engine accepts (TensorRT's optimisation
   profile), chosen from the sizes a user asks for and rounded to the network's multiple.

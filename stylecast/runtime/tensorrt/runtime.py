@@ -9,8 +9,8 @@ the sizes you ask; ``open()`` uses a cached engine for this setup, or builds one
 torch CUDA stream, so no other CUDA binding is needed.
 
 Everything that is not a TensorRT call (profiles, bindings, key, header) lives in
-``tensorrt_plan`` and ``engine_cache`` and is tested without TensorRT; the engine build
-(parser, profile, timing cache, progress) is ``tensorrt_build``, handed the module imported
+``plan`` and ``engine_cache`` and is tested without TensorRT; the engine build
+(parser, profile, timing cache, progress) is ``build``, handed the module imported
 here. This file is written
 against TensorRT 10's documented Python API but has NOT been run against a real TensorRT:
 none could be installed on the machines this was developed on (see README).

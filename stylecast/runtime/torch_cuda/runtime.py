@@ -3,7 +3,7 @@
 Per frame: the frame and its controls go into page-locked host buffers of one of the size's
 two slots; the *upload* stream copies them to the device, the *compute* stream replays the
 CUDA graph captured for that size (or runs the network eagerly), the *download* stream
-copies the result back, each ordered by the slot's events (``torch_cuda_step``). The
+copies the result back, each ordered by the slot's events (``step.py``). The
 calling thread waits for one event, never for the whole device, and gets a copy. ``submit``
 returns before the frame is done, so frame N+1's upload overlaps frame N's compute. A new
 size is prepared once (warm-up on the side stream, then capture); a style change only
@@ -377,7 +377,7 @@ class TorchCudaRuntime(Runtime):
         state: TemporalInputs,
     ) -> tuple[np.ndarray, TemporalOutputs]:
         """``TemporalFrameGraph`` eagerly on the compute stream, under f16 autocast when the
-        runtime runs f16 (see ``torch_cuda_temporal``); as ``Runtime.infer_temporal``."""
+        runtime runs f16 (see ``temporal.py`` beside this); as ``Runtime.infer_temporal``."""
         if self._module is None:
             raise BackendUnavailable("the torch-cuda runtime is not open; call open() first")
         self.check_inputs(frame, style)
