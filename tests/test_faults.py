@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -113,7 +114,7 @@ def _start_sender(transport: str, port: int) -> UdpSender | TcpSender:
     return (UdpSender(port) if transport == "udp" else TcpSender(port)).start()
 
 
-def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -240,7 +241,8 @@ class FailingRuntime(TorchRuntime):
 
     fail_after = 5
 
-    def infer(self, frame, style, strength, preserve):  # type: ignore[no-untyped-def]
+    def infer(self, frame: np.ndarray, style: np.ndarray, strength: float,
+              preserve: float) -> np.ndarray:
         self.fail_after -= 1
         if self.fail_after < 0:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -292,15 +294,16 @@ def test_runtime_failure_switches_to_fallback_runtime() -> None:
 def first_runtime_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first TorchRuntime opened fails like an out-of-memory GPU after 5 frames;
     later ones (a fallback) work."""
-    state: dict[str, object] = {"first": None, "calls": 0}
+    first: list[TorchRuntime] = []  # the first runtime that stylized
+    calls = [0]
 
-    def failing(original):  # type: ignore[no-untyped-def]
-        def call(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if state["first"] is None:
-                state["first"] = self
-            if self is state["first"]:
-                state["calls"] = int(state["calls"]) + 1  # type: ignore[call-overload]
-                if int(state["calls"]) > 5:  # type: ignore[call-overload]
+    def failing(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: TorchRuntime, *args: Any, **kwargs: Any) -> Any:
+            if not first:
+                first.append(self)
+            if self is first[0]:
+                calls[0] += 1
+                if calls[0] > 5:
                     raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
             return original(self, *args, **kwargs)
         return call

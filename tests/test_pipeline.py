@@ -23,7 +23,8 @@ class SlowRuntime(TorchRuntime):
 
     delay = 0.1
 
-    def infer(self, frame, style, strength, preserve):  # type: ignore[no-untyped-def]
+    def infer(self, frame: np.ndarray, style: np.ndarray, strength: float,
+              preserve: float) -> np.ndarray:
         time.sleep(self.delay)
         return super().infer(frame, style, strength, preserve)
 

@@ -6,6 +6,7 @@ import io
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ pytestmark = [pytest.mark.browser,
 
 
 @pytest.fixture
-def live(tiny_pack) -> Iterator[tuple[ControlServer, Pipeline, Stylizer]]:  # type: ignore[no-untyped-def]
+def live(tiny_pack: Path) -> Iterator[tuple[ControlServer, Pipeline, Stylizer]]:
     pack = load_pack(tiny_pack)
     runtime = TorchRuntime(network=pack.load_network("lite"))
     runtime.open()

@@ -4,6 +4,7 @@ evaluate table with its cached Gatys reference, on synthetic pictures and offlin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,7 +128,7 @@ def test_evaluate_scores_each_candidate_and_caches_the_reference(
     calls = []
     real_gatys = reference.gatys
 
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real_gatys(*args, **{**kwargs, "iterations": 3})
 

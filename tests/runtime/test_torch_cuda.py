@@ -9,6 +9,7 @@ fallbacks; only the ``gpu`` tests prove the streams, events and graphs on a devi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import fake_cuda
 import numpy as np
@@ -423,7 +424,8 @@ def test_failed_compile_falls_back_with_the_reason(
     network: StyleNetwork, fake: fake_cuda.Calls, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def compile_that_fails_later(module: torch.nn.Module, **_: object):  # type: ignore[no-untyped-def]
+    def compile_that_fails_later(module: torch.nn.Module,
+                                 **_: object) -> Callable[..., torch.Tensor]:
         def compiled(*args: torch.Tensor) -> torch.Tensor:
             raise RuntimeError("BackendCompilerFailed: inductor raised\ntraceback ...")
         return compiled
@@ -444,7 +446,8 @@ def test_failed_compile_falls_back_with_the_reason(
 def test_out_of_memory_is_not_mistaken_for_a_compile_failure(
     network: StyleNetwork, fake: fake_cuda.Calls, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def compile_out_of_memory(module: torch.nn.Module, **_: object):  # type: ignore[no-untyped-def]
+    def compile_out_of_memory(module: torch.nn.Module,
+                              **_: object) -> Callable[..., torch.Tensor]:
         def compiled(*args: torch.Tensor) -> torch.Tensor:
             raise torch.OutOfMemoryError("CUDA out of memory")
         return compiled

@@ -276,7 +276,7 @@ def test_openvino_memory_for_many_crop_sizes_stays_small(tmp_path: Path) -> None
         runtime.close()
 
 
-def _failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+def _failing(*args: object, **kwargs: object) -> None:
     from stylecast.errors import EngineBuildError
 
     raise EngineBuildError("no memory for this size")

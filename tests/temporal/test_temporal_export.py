@@ -9,6 +9,7 @@ import pytest
 from temporal_helpers import SPREAD
 
 from stylecast.model.export import temporal_onnx_path
+from stylecast.model.network import StyleNetwork
 from stylecast.runtime.base import Runtime
 from stylecast.runtime.pytorch import TorchRuntime
 from stylecast.temporal.state import TemporalInputs
@@ -17,7 +18,7 @@ from tests.conftest import make_network
 STYLE = np.array([0.6, 0.4, 0.0], np.float32)
 
 
-def _state(network, height: int, width: int, seed: int) -> TemporalInputs:  # type: ignore[no-untyped-def]
+def _state(network: StyleNetwork, height: int, width: int, seed: int) -> TemporalInputs:
     rng = np.random.default_rng(seed)
     h, w = height // 4, width // 4
     k = network.stats_channels
@@ -30,7 +31,7 @@ def _state(network, height: int, width: int, seed: int) -> TemporalInputs:  # ty
     )
 
 
-def _open(name: str, network, cache_dir: Path) -> Runtime:  # type: ignore[no-untyped-def]
+def _open(name: str, network: StyleNetwork, cache_dir: Path) -> Runtime:
     if name == "openvino":
         pytest.importorskip("openvino")
         from stylecast.runtime.openvino_runtime import OpenVinoRuntime
