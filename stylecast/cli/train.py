@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=3000, help="optimiser steps")
     p.add_argument("--max-minutes", type=float, default=0.0,
                    help="stop (and export) after this much training time; 0 = no limit")
-    p.add_argument("--crop", type=int, default=128, help="training crop size in pixels")
+    p.add_argument("--crop", type=int, default=256, help="training crop size in pixels")
     p.add_argument("--photo-width", type=int, default=512,
                    help="photos are scaled to this width before cropping; the pack records "
                    "it as the width the network paints at (--stroke-scale 1)")

@@ -50,7 +50,7 @@ class TrainConfig:
     steps: int = 3000
     max_minutes: float = 0.0
     per_style: int = 1
-    crop: int = 128
+    crop: int = 256
     # Photos and paintings are both scaled to this width, as the quality measure scales
     # them: the network learns strokes of the painting's size relative to the frame, and
     # the pack records the width as the network's reference_width (see --stroke-scale).
