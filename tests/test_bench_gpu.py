@@ -209,7 +209,7 @@ def test_markdown_leaves_out_empty_sections() -> None:
 
 def _fake_kernel_bench(monkeypatch: pytest.MonkeyPatch, measure: object) -> None:
     bench = types.ModuleType("stylecast.kernels.bench")
-    bench.measure = measure  # type: ignore[attr-defined]
+    bench.measure = measure  # type: ignore[attr-defined]  # a fake measure patched in
     monkeypatch.setitem(sys.modules, "stylecast.kernels.bench", bench)
 
 

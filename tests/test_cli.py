@@ -162,7 +162,7 @@ def test_live_run_on_a_cpu_shrinks_the_network_input_unless_asked_not_to(
 
     def stylizer(kind: str, process_size: tuple[int, int] | None = None) -> Stylizer:
         runtime = SimpleNamespace(device_kind=kind, supports_temporal=False)
-        return Stylizer(runtime, StyleMixer(["a"], {"a": 1.0}),  # type: ignore[arg-type]
+        return Stylizer(runtime, StyleMixer(["a"], {"a": 1.0}),  # type: ignore[arg-type]  # a fake runtime
                         reference_width=640, process_size=process_size)
 
     cpu = stylizer("cpu")

@@ -34,7 +34,7 @@ _SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "
 
 def _run(args: list[str | Path], **kwargs: object) -> subprocess.CompletedProcess:
     done = subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                          timeout=600, check=False, **kwargs)  # type: ignore[call-overload]
+                          timeout=600, check=False, **kwargs)  # type: ignore[call-overload]  # kwargs from a dict: mypy cannot pick the overload
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
     return done
 

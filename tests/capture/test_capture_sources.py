@@ -93,7 +93,7 @@ def test_resolve_spec_picks_the_kind(spec: str, kind: str) -> None:
 ])
 def test_bad_size_or_fps_is_a_capture_error(kwargs: dict[str, object], needle: str) -> None:
     with pytest.raises(CaptureError, match=needle):
-        open_source("test", **kwargs)  # type: ignore[arg-type]
+        open_source("test", **kwargs)  # type: ignore[arg-type]  # invalid options on purpose
 
 
 # -- test patterns --------------------------------------------------------------------

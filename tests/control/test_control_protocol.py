@@ -212,7 +212,7 @@ def test_clean_refuses_what_json_cannot_hold() -> None:
 
 
 def test_binary_input_and_size_limit(target: Any) -> None:
-    assert handle(target, b'{"type":"pause"}')["code"] == "bad_json"  # type: ignore[arg-type]
+    assert handle(target, b'{"type":"pause"}')["code"] == "bad_json"  # type: ignore[arg-type]  # raw bytes on purpose
     text = json.dumps({"type": "hello", "client": "x" * MAX_MESSAGE_CHARS})
     assert handle(target, text)["code"] == "too_big"
 

@@ -50,14 +50,14 @@ def test_openvino_thumbnails_compile_nothing_and_take_the_lock_once_each(
     runtime = open_runtime("openvino", network=pack.network("lite"), cache_dir=tmp_path)
     stylizer = Stylizer(runtime, StyleMixer([s.name for s in pack.styles], {"alpha": 1.0}))
     lock = _CountingLock()
-    stylizer._infer_lock = lock  # type: ignore[assignment]
-    controller = LiveController(_Pipeline(), stylizer, pack)  # type: ignore[arg-type]
+    stylizer._infer_lock = lock  # type: ignore[assignment]  # a counting lock patched in
+    controller = LiveController(_Pipeline(), stylizer, pack)  # type: ignore[arg-type]  # a fake pipeline
     try:
-        compiled = set(runtime._compiled)  # type: ignore[attr-defined]
+        compiled = set(runtime._compiled)  # type: ignore[attr-defined]  # the OpenVINO runtime's compile cache, read to count compiles
         assert (THUMB_SIZE[1], THUMB_SIZE[0]) in compiled, "open() compiles the thumbnail size"
         pictures = {name: np.asarray(Image.open(io.BytesIO(controller.thumbnail(name))))
                     for name in ("alpha", "beta", "gamma")}
-        assert set(runtime._compiled) == compiled, "a thumbnail compiled a new size"  # type: ignore[attr-defined]
+        assert set(runtime._compiled) == compiled, "a thumbnail compiled a new size"  # type: ignore[attr-defined]  # the OpenVINO runtime's compile cache, read to count compiles
         assert lock.taken == 3
         assert pictures["alpha"].shape == (THUMB_SIZE[1], THUMB_SIZE[0], 3)
         assert np.abs(pictures["alpha"].astype(int) - pictures["beta"]).mean() > 1

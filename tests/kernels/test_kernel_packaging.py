@@ -18,8 +18,8 @@ def _setuptools() -> dict[str, object]:
 
 
 def test_kernels_folder_is_mapped_into_the_package() -> None:
-    assert _setuptools()["package-dir"]["stylecast.kernels"] == "kernels"  # type: ignore[index]
-    assert "stylecast.kernels" in _setuptools()["packages"]  # type: ignore[operator]
+    assert _setuptools()["package-dir"]["stylecast.kernels"] == "kernels"  # type: ignore[index]  # pyproject's TOML is untyped
+    assert "stylecast.kernels" in _setuptools()["packages"]  # type: ignore[operator]  # pyproject's TOML is untyped
     assert (ROOT / "kernels" / "__init__.py").is_file()
 
 
@@ -28,7 +28,7 @@ def test_every_subpackage_is_listed() -> None:
     base = Path(stylecast.__file__).parent
     found = {"stylecast." + ".".join(p.parent.relative_to(base).parts)
              for p in base.rglob("__init__.py") if p.parent != base}
-    listed = set(_setuptools()["packages"])  # type: ignore[call-overload]
+    listed = set(_setuptools()["packages"])  # type: ignore[call-overload]  # pyproject's TOML is untyped
     missing = found - listed
     assert not missing, f"add {sorted(missing)} to [tool.setuptools] packages"
 

@@ -114,7 +114,7 @@ def test_wrong_frame_for_format_raises(frame: torch.Tensor, fmt: str, message: s
 def test_bad_arguments_raise(kwargs: dict[str, object], message: str) -> None:
     frame = torch.zeros(4, 6, 3, dtype=torch.uint8)
     with pytest.raises(ValueError, match=message):
-        preprocess(frame, "rgb24", **kwargs)  # type: ignore[arg-type]
+        preprocess(frame, "rgb24", **kwargs)  # type: ignore[arg-type]  # invalid options on purpose
 
 
 @pytest.mark.gpu

@@ -206,7 +206,7 @@ def test_bridge_without_obs_stops_promptly_logs_once_and_hides_secrets(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     port = free_port()  # nothing listens there
-    bridge = ObsBridge(_Target(), host="127.0.0.1", port=port,  # type: ignore[arg-type]
+    bridge = ObsBridge(_Target(), host="127.0.0.1", port=port,  # type: ignore[arg-type]  # a fake target
                        password="pw-do-not-echo", timeout_s=0.5)
     bridge.start()
     bridge.start()
@@ -224,9 +224,9 @@ def test_bridge_without_obs_stops_promptly_logs_once_and_hides_secrets(
 
 def test_bridge_checks_its_mode() -> None:
     with pytest.raises(ConfigError, match="tcp://"):
-        ObsBridge(_Target(), mode="stream")  # type: ignore[arg-type]
+        ObsBridge(_Target(), mode="stream")  # type: ignore[arg-type]  # a fake target, an invalid mode on purpose
     with pytest.raises(ConfigError, match="mode"):
-        ObsBridge(_Target(), mode="ndi")  # type: ignore[arg-type]
+        ObsBridge(_Target(), mode="ndi")  # type: ignore[arg-type]  # a fake target, an invalid mode on purpose
 
 
 def test_controller_steps_through_styles_with_wraparound(styles_env: Path) -> None:

@@ -110,11 +110,11 @@ def test_key_changes_when_any_field_changes(field: str) -> None:
 def test_key_for_follows_weights_and_graph(network: StyleNetwork, tmp_path: Path) -> None:
     machine = {"gpu_name": "G", "compute_capability": "8.6", "tensorrt_version": "10.3.0"}
     common = dict(precision="f16", profile=PROFILE, workspace_bytes=2**30, cache_dir=tmp_path)
-    plain = key_for(network, **machine, temporal=False, **common)  # type: ignore[arg-type]
-    again = key_for(network, **machine, temporal=False, **common)  # type: ignore[arg-type]
-    temporal = key_for(network, **machine, temporal=True, **common)  # type: ignore[arg-type]
+    plain = key_for(network, **machine, temporal=False, **common)  # type: ignore[arg-type]  # kwargs from dicts: mypy cannot see their keys
+    again = key_for(network, **machine, temporal=False, **common)  # type: ignore[arg-type]  # kwargs from dicts: mypy cannot see their keys
+    temporal = key_for(network, **machine, temporal=True, **common)  # type: ignore[arg-type]  # kwargs from dicts: mypy cannot see their keys
     other = key_for(make_network(seed=1, spread=SPREAD), **machine, temporal=False,
-                    **common)  # type: ignore[arg-type]
+                    **common)  # type: ignore[arg-type]  # kwargs from dicts: mypy cannot see their keys
     assert plain == again
     assert plain.weights_sha256 == export.weights_digest(network)
     assert plain.graph_key == export.onnx_path(network, tmp_path).stem

@@ -310,7 +310,7 @@ def test_a_still_edge_of_the_frame_keeps_its_history(runtime: TorchRuntime) -> N
         def calc(self, *args: object) -> np.ndarray:
             return backward.copy()
 
-    cache._flow.dis, cache._flow.dis_size = Flow(), gray.shape  # type: ignore[assignment]
+    cache._flow.dis, cache._flow.dis_size = Flow(), gray.shape  # type: ignore[assignment]  # a fake flow patched in
     _, confidence = cache._motion(gray, gray)
     assert confidence[:, -1].min() == 1.0 and confidence[-1, :].min() == 1.0
     backward[:] = 0.7  # most of a pixel beyond the edge: no history there

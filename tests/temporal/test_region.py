@@ -149,7 +149,7 @@ def test_a_reused_frame_outside_its_crops_is_the_carried_picture(
     used: list = []
     refresh = cache._refresh
 
-    def spy(frame, inputs, motion, crop, out, stats):  # type: ignore[no-untyped-def]
+    def spy(frame, inputs, motion, crop, out, stats):  # type: ignore[no-untyped-def]  # a spy taking whatever the callee passes
         used.append((crop, motion.flow))
         return refresh(frame, inputs, motion, crop, out, stats)
 
@@ -238,7 +238,7 @@ def test_openvino_crop_sizes_that_cannot_compile_are_reported_once(
                               cache_dir=tmp_path)
     runtime.open()
     try:
-        runtime._compile = _failing  # type: ignore[assignment,method-assign]
+        runtime._compile = _failing  # type: ignore[assignment,method-assign]  # a failing compile patched in
         with caplog.at_level(logging.WARNING):
             assert runtime.temporal_ready(32, 48) is False
             runtime._building[(32, 48)].exception()  # wait for the attempt
