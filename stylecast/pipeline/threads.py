@@ -10,7 +10,9 @@ A live pipeline survives its source going quiet: a watch thread notices when no 
 arrived for LOST_AFTER_S, emits ``capture_lost`` and feeds the sinks held or "no signal"
 frames at the source's rate until frames flow again (``capture_restored``). A runtime that
 raises while stylizing is replaced by the fallback runtime when one is configured, else the
-pipeline stops with a RuntimeFailed error: it never hangs.
+pipeline stops with a RuntimeFailed error: it never hangs. While it runs, the C library's
+free heap is handed back to the system every half minute (``stylecast.pipeline.memory``),
+so that RSS stays flat through a long show.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from stylecast.engine.stylizer import Stylizer
 from stylecast.errors import RuntimeFailed, SinkError, StylecastError, first_line
 from stylecast.outputs.base import Sink
 from stylecast.pipeline.frames import Frame
+from stylecast.pipeline.memory import MemoryReleaser
 from stylecast.pipeline.queue import BoundedQueue, Closed
 from stylecast.pipeline.signal_loss import Filler, NoSignal
 from stylecast.pipeline.stats import RollingStats
@@ -128,6 +131,7 @@ class Pipeline:
         self._fallback = fallback
         self._last_capture = time.monotonic()  # written by the capture thread only
         self._lost = threading.Event()
+        self._releaser = MemoryReleaser()
         self.stylizer.stage_callback = self.stats.stage
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -180,6 +184,7 @@ class Pipeline:
             worker.thread.start()
         for thread in self._threads:
             thread.start()
+        self._releaser.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the pipeline has finished; True if it has."""
@@ -199,6 +204,7 @@ class Pipeline:
         self._finish()
 
     def _finish(self) -> None:
+        self._releaser.stop()
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=5.0)
