@@ -19,6 +19,7 @@ from stylecast.cli import main
 from stylecast.engine.build import EngineOptions, build_stylizer
 from stylecast.outputs.base import Sink
 from stylecast.pipeline.frames import Frame
+from stylecast.pipeline.memory import heap_usage
 from stylecast.tools.soak.harness import (
     NullCamera,
     NullSink,
@@ -31,6 +32,7 @@ from stylecast.tools.soak.harness import (
     rss_mb,
     run_soak,
 )
+from stylecast.tools.soak.plot import panels
 from stylecast.tools.soak.verdict import fit_line
 
 pytestmark = pytest.mark.usefixtures("styles_env")
@@ -131,6 +133,16 @@ def test_process_probes_read_proc() -> None:
         assert open_fds() == before + 1
 
 
+def test_the_plot_shows_the_c_heap_only_where_it_was_sampled() -> None:
+    plain = SoakReport(OPTIONS, samples=_samples(FLAT))
+    assert not any("C heap" in panel.title for panel in panels(plain))
+    sampled = SoakReport(OPTIONS, samples=[replace(s, c_heap_mb=400.0, c_free_mb=90.0 + i)
+                                           for i, s in enumerate(_samples(FLAT))])
+    [panel] = [panel for panel in panels(sampled) if "C heap" in panel.title]
+    assert [series.label for series in panel.series] == ["in use", "kept free"]
+    assert [series.value(sampled.samples[3]) for series in panel.series] == [400.0, 93.0]
+
+
 @pytest.mark.slow  # ~12 s of soak, ~30 s on a busy 2-core machine
 def test_soak_runs_what_run_runs_with_every_client(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -163,6 +175,8 @@ def test_soak_runs_what_run_runs_with_every_client(
     samples = data["samples"]
     assert len(samples) >= 30
     assert all(s["heap_mb"] > 0 and s["threads"] > 3 and s["fds"] > 3 for s in samples)
+    if heap_usage() is not None:  # glibc: the C heap is sampled, to tell leaks from holes
+        assert all(s["c_heap_mb"] > 1 and s["c_free_mb"] >= 0 for s in samples)
     assert data["temporal"]["frames"] > 0  # the stylizer ran the cache
     names = {c["name"] for c in data["checks"]}
     assert {"RSS growth", "Python heap growth", "no thread growth",

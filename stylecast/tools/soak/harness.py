@@ -34,6 +34,7 @@ from stylecast.engine.stylizer import Stylizer
 from stylecast.model.pack import StylePack
 from stylecast.outputs.base import Sink
 from stylecast.pipeline.frames import Frame
+from stylecast.pipeline.memory import heap_usage
 from stylecast.pipeline.threads import Pipeline, State
 from stylecast.tools.soak.verdict import Check, Sample, SoakOptions, SoakReport, judge
 
@@ -292,19 +293,23 @@ def _sample_until(pipeline: Pipeline, report: SoakReport, options: SoakOptions,
             return
         snap = pipeline.stats.snapshot()
         heap = tracer.traced_mb()
+        c_heap = heap_usage()
         sample = Sample(t_s=round(time.monotonic() - started, 1), rss_mb=round(rss_mb(), 1),
                         p95_ms=snap["latency_p95_ms"], p50_ms=snap["latency_p50_ms"],
                         fps=snap["fps"], queued=sum(pipeline.queue_lengths().values()),
                         drops=snap["drops"], frames=snap["frames"],
                         heap_mb=None if heap is None else round(heap, 2),
                         py_blocks=sys.getallocatedblocks(), threads=os_threads(),
-                        fds=open_fds())
+                        fds=open_fds(),
+                        c_heap_mb=None if c_heap is None else round(c_heap.in_use_mb, 1),
+                        c_free_mb=None if c_heap is None else round(c_heap.free_mb, 1))
         report.samples.append(sample)
         if not marked and sample.t_s >= options.warmup_s:
             tracer.mark()
             marked = True
-        log.info("soak t=%4.0fs rss %.1f MB heap %s MB threads %d fds %d p95 %s ms fps %.1f "
-                 "queued %d drops %d", sample.t_s, sample.rss_mb, sample.heap_mb,
+        log.info("soak t=%4.0fs rss %.1f MB heap %s MB C heap %s MB (free %s) threads %d "
+                 "fds %d p95 %s ms fps %.1f queued %d drops %d", sample.t_s, sample.rss_mb,
+                 sample.heap_mb, sample.c_heap_mb, sample.c_free_mb,
                  sample.threads, sample.fds, sample.p95_ms, sample.fps, sample.queued,
                  sample.drops)
 

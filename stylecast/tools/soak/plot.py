@@ -44,6 +44,10 @@ def panels(report: SoakReport) -> list[Panel]:
     if any(s.heap_mb is not None for s in report.samples):
         out.append(Panel("Python heap (tracemalloc)", "MB",
                          [Series("heap", lambda s: s.heap_mb, COLOURS[1])], trend=True))
+    if any(s.c_heap_mb is not None for s in report.samples):
+        out.append(Panel("C heap (glibc): in use, and kept free", "MB",
+                         [Series("in use", lambda s: s.c_heap_mb, COLOURS[2]),
+                          Series("kept free", lambda s: s.c_free_mb, COLOURS[3])]))
     out.append(Panel("Latency, capture to output", "ms",
                      [Series("p50", lambda s: s.p50_ms, COLOURS[2]),
                       Series("p95", lambda s: s.p95_ms, COLOURS[3])]))

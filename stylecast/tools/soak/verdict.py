@@ -69,8 +69,10 @@ class Sample:
     """One measurement of the running process and pipeline.
 
     ``heap_mb`` is the traced Python heap (None when not traced), ``py_blocks`` the
-    interpreter's allocated blocks (always), ``threads`` the process's OS threads (native
-    ones included) and ``fds`` its open file descriptors.
+    interpreter's allocated blocks (always), ``c_heap_mb`` and ``c_free_mb`` the C heap
+    in use and kept free by glibc (None elsewhere; see ``stylecast.pipeline.memory``),
+    ``threads`` the process's OS threads (native ones included) and ``fds`` its open file
+    descriptors.
     """
 
     t_s: float
@@ -85,6 +87,8 @@ class Sample:
     py_blocks: int = 0
     threads: int = 0
     fds: int = 0
+    c_heap_mb: float | None = None
+    c_free_mb: float | None = None
 
 
 @dataclass(frozen=True)
