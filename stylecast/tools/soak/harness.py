@@ -9,7 +9,8 @@ page loading thumbnails and polling the preview and being reloaded now and then,
 stream viewer that leaves and rejoins.
 
 Every few seconds a sample records RSS, the Python heap (tracemalloc, numpy's buffers
-included), OS threads and open file descriptors of this process, latency p50/p95, queue
+included), the C heap (glibc's in use and kept free), OS threads and open file descriptors
+of this process, latency p50/p95, queue
 lengths and drops. At the end the invariants are judged (``stylecast.tools.soak.verdict``): no
 crash or failed request, no memory trend after the warm-up, p95 latency steady, no queue,
 thread or descriptor growth.
