@@ -30,25 +30,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 RELEASE_EVERY_S = 30.0
 
 
+def _libc_function(name: str, argtypes: list[Any], restype: Any) -> Any:
+    """The C library's function ``name``, typed; None where the library has none."""
+    library = ctypes.util.find_library("c")
+    if library is None:
+        return None
+    try:
+        function = getattr(ctypes.CDLL(library), name)
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = argtypes
+    function.restype = restype
+    return function
+
+
 @cache
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim``, or None where the C library has none."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+    return _libc_function("malloc_trim", [ctypes.c_size_t], ctypes.c_int)
 
 
 def release_free_memory() -> bool:
@@ -81,16 +87,8 @@ class HeapUsage:
 
 @cache
 def _mallinfo2() -> Callable[[], _MallInfo2] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        info = ctypes.CDLL(name).mallinfo2
-    except (OSError, AttributeError):
-        return None
-    info.argtypes = []
-    info.restype = _MallInfo2
-    return info
+    """glibc's ``mallinfo2`` (2.33 and later), or None where the C library has none."""
+    return _libc_function("mallinfo2", [], _MallInfo2)
 
 
 def heap_usage() -> HeapUsage | None:
