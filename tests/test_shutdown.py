@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import pytest
 from tests.conftest import make_pack
 
 EXIT_WITHIN_S = 3.0
+FRAMES_BEFORE_SIGNAL = 20
 READY_TIMEOUT_S = 90.0  # importing torch on a loaded 2-core machine is slow
 RUNNING = "stylecast: test pattern"  # the line printed once the pipeline runs
 STARTING = "network testpack/lite"  # logged while the stylizer opens, before the pipeline
@@ -62,6 +64,12 @@ def _wait_line(proc: subprocess.Popen[str], lines: queue.Queue[str], needle: str
             return
     proc.kill()
     pytest.fail(f"never saw {needle!r}:\n{''.join(seen)}")
+
+
+def _frames_counted(progress: str) -> int:
+    """The last frame count a tqdm bar printed ("| 23/100000 ["), 0 before the first."""
+    counts = re.findall(r"\| *(\d+)/\d+ \[", progress)
+    return int(counts[-1]) if counts else 0
 
 
 def _frames_in(path: Path) -> int:
@@ -142,8 +150,9 @@ def test_render_stopped_by_a_signal_leaves_a_playable_file(
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     deadline = time.monotonic() + READY_TIMEOUT_S
-    # Frames are on disk once the file passes the container header by a few frames' worth.
-    while not (out.exists() and out.stat().st_size > 20_000):
+    # Wait on the progress bar, not the file: FFmpeg's MP4 muxer writes in 256 KB blocks,
+    # which this tiny pattern fills only after ~1,350 frames (minutes on a loaded machine).
+    while _frames_counted("".join(err[-4:])) < FRAMES_BEFORE_SIGNAL:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             reader.join(5)
