@@ -50,6 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                    help="VGG arithmetic: bf16 on CPUs with AVX-512 BF16 or AMX (auto)")
     p.add_argument("--tv-weight", type=float, default=0.5)
+    p.add_argument("--grid-weight", type=float, default=0.0,
+                   help="weight of the penalty on a pattern repeated in every 4x4 block (the "
+                   "fine mesh a PixelShuffle head paints); 0 = off")
     p.add_argument("--temporal-weight", type=float, default=20.0,
                    help="weight of the stylize-then-warp = warp-then-stylize term")
     p.add_argument("--seed", type=int, default=1234)
@@ -79,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         palette_weight=args.palette_weight, precision=args.precision,
         structure_weight=args.structure_weight,
         photo_width=args.photo_width, style_width=args.style_width,
-        tv_weight=args.tv_weight, temporal_weight=args.temporal_weight, seed=args.seed,
+        tv_weight=args.tv_weight, grid_weight=args.grid_weight,
+        temporal_weight=args.temporal_weight, seed=args.seed,
         vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,
         resume=args.resume, only_styles=tuple(args.styles),
         run_dir=args.run_dir or Path("runs") / f"{recipe.pack}-{args.size}",

@@ -77,6 +77,29 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx + dy
 
 
+def grid_pattern(image: torch.Tensor, cell: int = 4, window: int = 8) -> torch.Tensor:
+    """(N,) energy of the pattern that repeats in every ``cell`` x ``cell`` block.
+
+    The lite network's PixelShuffle head paints each 4x4 block from one feature cell, and
+    left alone it learns to put the same small texture into every block: a mesh locked to
+    the pixel grid, which the Gram loss counts as painting texture. Averaging the blocks
+    of each ``window`` x ``window``-block tile keeps only such a grid-locked pattern
+    (real content falls on the grid at random phases and averages towards zero); the
+    mean square of that average block, less its mean, is the penalty. Crops are trimmed
+    to whole tiles (at least one tile is needed).
+    """
+    n, c, h, w = image.shape
+    tile = cell * window
+    if h < tile or w < tile:
+        raise ValueError(f"grid_pattern needs at least {tile}x{tile} pixels, got {w}x{h}")
+    rows, cols = h // tile, w // tile
+    tiles = image[..., : rows * tile, : cols * tile].reshape(
+        n, c, rows, window, cell, cols, window, cell)
+    block = tiles.mean(dim=(3, 6))  # (N, C, rows, cell, cols, cell): each tile's mean block
+    block = block - block.mean(dim=(3, 5), keepdim=True)
+    return block.pow(2).mean(dim=(1, 2, 3, 4, 5))
+
+
 def temporal_loss(
     stylized_then_warped: torch.Tensor, warped_then_stylized: torch.Tensor, valid: torch.Tensor
 ) -> torch.Tensor:

@@ -34,7 +34,7 @@ from stylecast.training.vgg import load_vgg19
 STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
 HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
                    "structure_weight", "style_weight",
-                   "palette_weight", "tv_weight", "temporal_weight", "photo_width",
+                   "palette_weight", "tv_weight", "grid_weight", "temporal_weight", "photo_width",
                    "style_width", "precision")
 
 
@@ -63,6 +63,7 @@ class TrainConfig:
     style_weight: float = 10.0
     palette_weight: float = 0.1
     tv_weight: float = 0.5
+    grid_weight: float = 0.0
     temporal_weight: float = 20.0
     # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
     # CPU with AVX-512 BF16 or AMX; "auto" picks it there, fp32 elsewhere.
@@ -229,19 +230,22 @@ class Trainer:
         l_style = (losses.style_loss(feats, targets, cfg.palette_weight, out)
                    * self.style_scale[index]).mean()
         l_tv = losses.total_variation(out).mean()
+        l_grid = (losses.grid_pattern(out).mean() if cfg.grid_weight
+                  else torch.zeros((), device=out.device))
         warped_out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)
         l_temporal = losses.temporal_loss(warped_out, self.network(moved, style), valid).mean()
         total = (cfg.content_weight * l_content + cfg.style_weight * l_style
-                 + cfg.tv_weight * l_tv + cfg.temporal_weight * l_temporal)
+                 + cfg.tv_weight * l_tv + cfg.grid_weight * l_grid
+                 + cfg.temporal_weight * l_temporal)
         if not torch.isfinite(total):
             raise TrainingError(f"loss became {float(total)} at step {self.step}; lower --lr")
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
         total, l_content, l_style = total.detach(), l_content.detach(), l_style.detach()
-        l_tv, l_temporal = l_tv.detach(), l_temporal.detach()
+        l_tv, l_grid, l_temporal = l_tv.detach(), l_grid.detach(), l_temporal.detach()
         return {"total": float(total), "content": float(l_content), "style": float(l_style),
-                "tv": float(l_tv), "temporal": float(l_temporal)}
+                "tv": float(l_tv), "grid": float(l_grid), "temporal": float(l_temporal)}
 
     def export(self, graphs: bool = True) -> Path:
         """Write the pack's weights and manifest from the current network, and with

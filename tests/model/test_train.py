@@ -86,3 +86,21 @@ def test_resume_continues_from_the_checkpoint(tmp_path: Path) -> None:
     assert resumed.step == 2
     resumed.run(progress=False)
     assert load_pack(tmp_path / "pack").networks["lite"].training["steps"] == 3
+
+
+def test_the_grid_term_is_trained_reported_and_recorded(tmp_path: Path) -> None:
+    data = _write_data(tmp_path / "data")
+    common = dict(recipe=data / "recipe.toml", data=data, crop=32, photo_width=64,
+                  style_width=64, checkpoint_every=1000, seed=3, precision="fp32")
+    off = Trainer(TrainConfig(run_dir=tmp_path / "r0", pack_dir=tmp_path / "p0", **common))
+    on = Trainer(TrainConfig(run_dir=tmp_path / "r1", pack_dir=tmp_path / "p1",
+                             grid_weight=1000.0, **common))
+    first_off, first_on = off.train_step(), on.train_step()
+    assert first_off["grid"] == 0.0 and first_on["grid"] > 0.0
+    # Same seed, same batch: the term is the whole difference in the total.
+    assert first_on["total"] - first_off["total"] == pytest.approx(
+        1000.0 * first_on["grid"], rel=1e-3)
+    on.step = 1
+    on.export(graphs=False)
+    recorded = load_pack(tmp_path / "p1").networks["lite"].training["hyperparameters"]
+    assert recorded["grid_weight"] == 1000.0
