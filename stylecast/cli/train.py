@@ -50,9 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                    help="VGG arithmetic: bf16 on CPUs with AVX-512 BF16 or AMX (auto)")
     p.add_argument("--tv-weight", type=float, default=0.5)
-    p.add_argument("--grid-weight", type=float, default=0.0,
+    p.add_argument("--grid-weight", type=float, default=300.0,
                    help="weight of the penalty on a pattern repeated in every 4x4 block (the "
-                   "fine mesh a PixelShuffle head paints); 0 = off")
+                   "fine mesh a PixelShuffle head paints otherwise); 0 = off")
     p.add_argument("--temporal-weight", type=float, default=20.0,
                    help="weight of the stylize-then-warp = warp-then-stylize term")
     p.add_argument("--seed", type=int, default=1234)

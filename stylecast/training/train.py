@@ -31,6 +31,8 @@ from stylecast.training import losses
 from stylecast.training.data import PhotoBank, list_images, load_rgb
 from stylecast.training.vgg import load_vgg19
 
+#: Side of the tiles losses.grid_pattern averages (4-px blocks, 8 by 8).
+GRID_TILE = 32
 STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
 HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
                    "structure_weight", "style_weight",
@@ -63,7 +65,7 @@ class TrainConfig:
     style_weight: float = 10.0
     palette_weight: float = 0.1
     tv_weight: float = 0.5
-    grid_weight: float = 0.0
+    grid_weight: float = 300.0
     temporal_weight: float = 20.0
     # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
     # CPU with AVX-512 BF16 or AMX; "auto" picks it there, fp32 elsewhere.
@@ -160,6 +162,10 @@ class Trainer:
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
+        if config.grid_weight and config.crop < GRID_TILE:
+            raise TrainingError(f"--crop {config.crop} is smaller than the {GRID_TILE}-px tile "
+                                f"the grid term averages over: use --crop {GRID_TILE} or more, "
+                                "or --grid-weight 0")
         self.recipe = read_recipe(config.recipe)
         styles = self.recipe.styles
         if config.only_styles:

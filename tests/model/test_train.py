@@ -92,7 +92,8 @@ def test_the_grid_term_is_trained_reported_and_recorded(tmp_path: Path) -> None:
     data = _write_data(tmp_path / "data")
     common = dict(recipe=data / "recipe.toml", data=data, crop=32, photo_width=64,
                   style_width=64, checkpoint_every=1000, seed=3, precision="fp32")
-    off = Trainer(TrainConfig(run_dir=tmp_path / "r0", pack_dir=tmp_path / "p0", **common))
+    off = Trainer(TrainConfig(run_dir=tmp_path / "r0", pack_dir=tmp_path / "p0",
+                              grid_weight=0.0, **common))
     on = Trainer(TrainConfig(run_dir=tmp_path / "r1", pack_dir=tmp_path / "p1",
                              grid_weight=1000.0, **common))
     first_off, first_on = off.train_step(), on.train_step()
@@ -104,3 +105,11 @@ def test_the_grid_term_is_trained_reported_and_recorded(tmp_path: Path) -> None:
     on.export(graphs=False)
     recorded = load_pack(tmp_path / "p1").networks["lite"].training["hyperparameters"]
     assert recorded["grid_weight"] == 1000.0
+
+
+def test_a_crop_smaller_than_the_grid_tile_is_refused_before_loading(tmp_path: Path) -> None:
+    from stylecast.errors import TrainingError
+
+    with pytest.raises(TrainingError, match="--crop 24 .* --grid-weight 0"):
+        Trainer(TrainConfig(recipe=tmp_path / "none.toml", data=tmp_path, crop=24,
+                            run_dir=tmp_path / "run", pack_dir=tmp_path / "pack"))
