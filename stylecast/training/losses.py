@@ -77,7 +77,13 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dx + dy
 
 
-def grid_pattern(image: torch.Tensor, cell: int = 4, window: int = 8) -> torch.Tensor:
+#: The grid term's block (the lite head's PixelShuffle factor) and tile (8 x 8 blocks).
+GRID_CELL, GRID_WINDOW = 4, 8
+GRID_TILE = GRID_CELL * GRID_WINDOW
+
+
+def grid_pattern(image: torch.Tensor, cell: int = GRID_CELL,
+                 window: int = GRID_WINDOW) -> torch.Tensor:
     """(N,) energy of the pattern that repeats in every ``cell`` x ``cell`` block.
 
     The lite network's PixelShuffle head paints each 4x4 block from one feature cell, and

@@ -31,8 +31,6 @@ from stylecast.training import losses
 from stylecast.training.data import PhotoBank, list_images, load_rgb
 from stylecast.training.vgg import load_vgg19
 
-#: Side of the tiles losses.grid_pattern averages (4-px blocks, 8 by 8).
-GRID_TILE = 32
 STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
 HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
                    "structure_weight", "style_weight",
@@ -162,9 +160,10 @@ class Trainer:
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
-        if config.grid_weight and config.crop < GRID_TILE:
-            raise TrainingError(f"--crop {config.crop} is smaller than the {GRID_TILE}-px tile "
-                                f"the grid term averages over: use --crop {GRID_TILE} or more, "
+        if config.grid_weight and config.crop < losses.GRID_TILE:
+            tile = losses.GRID_TILE
+            raise TrainingError(f"--crop {config.crop} is smaller than the {tile}-px tile the "
+                                f"grid term averages over: use --crop {tile} or more, "
                                 "or --grid-weight 0")
         self.recipe = read_recipe(config.recipe)
         styles = self.recipe.styles
