@@ -66,6 +66,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="where the pack is written (default: the recipe's folder)")
     p.add_argument("--checkpoint-every", type=int, default=100)
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint")
+    p.add_argument("--init-from", type=Path, default=None, metavar="PACK",
+                   help="start from this pack's trained network (same recipe and size), "
+                   "e.g. the shipped styles/classic when the run's checkpoint is gone; "
+                   "steps and minutes carry on from its manifest")
     p.add_argument("--styles", nargs="+", default=(), help="train only these style names")
     p.set_defaults(handler=run)
 
@@ -85,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         tv_weight=args.tv_weight, grid_weight=args.grid_weight,
         temporal_weight=args.temporal_weight, seed=args.seed,
         vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,
-        resume=args.resume, only_styles=tuple(args.styles),
+        resume=args.resume, init_from=args.init_from, only_styles=tuple(args.styles),
         run_dir=args.run_dir or Path("runs") / f"{recipe.pack}-{args.size}",
         pack_dir=args.pack_dir or args.recipe.parent,
         command="stylecast " + shlex.join(sys.argv[1:]),

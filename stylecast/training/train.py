@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from stylecast.errors import TrainingError
 from stylecast.fileio import atomic_path
 from stylecast.model.network import NetworkSpec, StyleNetwork
-from stylecast.model.pack import write_network
+from stylecast.model.pack import load_pack, write_network
 from stylecast.training import losses
 from stylecast.training.data import PhotoBank, list_images, load_rgb
 from stylecast.training.vgg import load_vgg19
@@ -73,6 +73,9 @@ class TrainConfig:
     device: str = "auto"
     checkpoint_every: int = 100
     resume: bool = False
+    # A pack whose network this run starts from (a warm start: fresh optimiser, the pack's
+    # step count and minutes carried on); for when a run's checkpoint is gone.
+    init_from: Path | None = None
     command: str = ""
     only_styles: tuple[str, ...] = field(default=())
 
@@ -190,8 +193,14 @@ class Trainer:
         self.targets = losses.style_targets(self.vgg, style_images)
         self.style_scale = torch.tensor([float(s.get("style_weight", 1.0)) for s in styles],
                                         device=self.device)
+        self.started_from = ""
+        if config.resume and config.init_from:
+            raise TrainingError("--resume continues the run's own checkpoint and --init-from "
+                                "starts from a pack: give one of them")
         if config.resume:
             self._load_checkpoint()
+        elif config.init_from:
+            self._load_pack(config.init_from)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -205,6 +214,25 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+        self.started_from = str(state.get("started_from", ""))
+
+    def _load_pack(self, root: Path) -> None:
+        """Start from a trained pack of the same recipe: its weights, step count and minutes
+        (so the manifest keeps totals); the optimiser starts afresh."""
+        pack = load_pack(root)
+        names = [s["name"] for s in self.styles]
+        if [s.name for s in pack.styles] != names:
+            raise TrainingError(f"--init-from {root}: its styles "
+                                f"{[s.name for s in pack.styles]} are not this run's {names}")
+        entry = pack.entry(self.config.size)
+        if entry.spec != self.network.spec:
+            raise TrainingError(f"--init-from {root}: its {self.config.size} network is "
+                                f"{entry.spec}, this run builds {self.network.spec}")
+        self.network.load_state_dict(pack.load_network(self.config.size).state_dict())
+        self.network.to(self.device)
+        self.step = int(entry.training.get("steps", 0))
+        self.elapsed = float(entry.training.get("minutes", 0.0)) * 60
+        self.started_from = f"{root} at step {self.step}"
 
     def _save_checkpoint(self) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
@@ -212,7 +240,7 @@ class Trainer:
             torch.save({"network": self.network.state_dict(),
                         "optimizer": self.optimizer.state_dict(),
                         "generator": self.generator.get_state(), "step": self.step,
-                        "elapsed": self.elapsed}, tmp)
+                        "elapsed": self.elapsed, "started_from": self.started_from}, tmp)
 
     def train_step(self) -> dict[str, float]:
         cfg, num = self.config, len(self.styles)
@@ -268,6 +296,8 @@ class Trainer:
             "hyperparameters": {k: v for k, v in asdict(cfg).items()
                                 if k in HYPERPARAMETERS},
         }
+        if self.started_from:
+            training["started_from"] = self.started_from
         return write_network(cfg.pack_dir, base, self.network.cpu(), training,
                              reference_width=cfg.photo_width, graphs=graphs)
 

@@ -88,6 +88,37 @@ def test_resume_continues_from_the_checkpoint(tmp_path: Path) -> None:
     assert load_pack(tmp_path / "pack").networks["lite"].training["steps"] == 3
 
 
+def test_init_from_starts_at_a_packs_weights_and_keeps_its_totals(tmp_path: Path) -> None:
+    import torch
+
+    from stylecast.errors import TrainingError
+
+    data = _write_data(tmp_path / "data")
+    common = dict(recipe=data / "recipe.toml", data=data, crop=32, photo_width=64,
+                  style_width=64, checkpoint_every=1000)
+    Trainer(TrainConfig(steps=2, run_dir=tmp_path / "r0", pack_dir=tmp_path / "p0",
+                        **common)).run(progress=False)
+    shipped = load_pack(tmp_path / "p0").load_network("lite").state_dict()
+
+    warm = Trainer(TrainConfig(steps=3, run_dir=tmp_path / "r1", pack_dir=tmp_path / "p1",
+                               init_from=tmp_path / "p0", **common))
+    assert warm.step == 2
+    for name, tensor in warm.network.state_dict().items():
+        assert torch.equal(tensor, shipped[name]), name
+    warm.run(progress=False)
+    training = load_pack(tmp_path / "p1").networks["lite"].training
+    assert training["steps"] == 3
+    assert training["started_from"] == f"{tmp_path / 'p0'} at step 2"
+
+    (data / "two.toml").write_text(RECIPE.replace('name = "dots"', 'name = "spots"'))
+    with pytest.raises(TrainingError, match="its styles .*stripes.*dots.* not this run's"):
+        Trainer(TrainConfig(**{**common, "recipe": data / "two.toml"}, run_dir=tmp_path / "r2",
+                            pack_dir=tmp_path / "p2", init_from=tmp_path / "p0"))
+    with pytest.raises(TrainingError, match="give one of them"):
+        Trainer(TrainConfig(run_dir=tmp_path / "r1", pack_dir=tmp_path / "p3", resume=True,
+                            init_from=tmp_path / "p0", **common))
+
+
 def test_the_grid_term_is_trained_reported_and_recorded(tmp_path: Path) -> None:
     data = _write_data(tmp_path / "data")
     common = dict(recipe=data / "recipe.toml", data=data, crop=32, photo_width=64,
