@@ -4,7 +4,7 @@ loss (Gram distance to the painting, relu1_1..relu4_1) and content loss (relu4_2
 the photo), everything 512 px wide on the Caffe VGG-19. Beside each network: the photo
 itself, and a Gatys optimisation on the same loss (what the loss can reach; cached, ~1 min
 of CPU per photo and style the first time). Optionally renders the gallery, the controls
-strip and the README picture.
+strip, 100 % crops of a 720p frame and the README picture.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--demo", type=Path, default=None,
                    help="write the README picture: the test source and real clip frames "
                    "(from --data video/) in four styles")
+    p.add_argument("--crops", type=Path, default=None,
+                   help="write 100 %% crops of a 1280x720 frame in every style here "
+                   "(lite, painted as `stylecast render` paints it; .jpg or .png)")
     p.add_argument("--photos", type=int, default=4, help="held-out photos in the gallery")
     p.set_defaults(handler=evaluate)
 
@@ -62,6 +65,9 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.strip:
         photo = ev.held_out_photos(args.data, pack, 1, offset=5)[0]
         print(f"strip: {ev.controls_strip(pack, photo, names[0], names[1], args.strip)}")
+    if args.crops:
+        photo = ev.held_out_photos(args.data, pack, 1, offset=3)[0]
+        print(f"crops: {ev.crops_720p(pack, photo, args.crops)}")
     if args.demo:
         clips = [args.data / "video/davis2016_480p/kite-surf/00020.jpg",
                  args.data / "video/davis2016_480p/breakdance/00030.jpg"]

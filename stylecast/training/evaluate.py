@@ -4,6 +4,9 @@
   the pack has both). Only our renders go into the picture: no photo or painting from the
   training data is reproduced.
 * controls strip: a 50/50 blend of two styles and three strengths on one photo.
+* 720p crops: every style on one held-out photo painted at 1280x720 as `stylecast render`
+  paints it, a crop of each at 100 % (one output pixel per picture pixel): where a fine
+  texture or hatching shows, and where the gallery's small tiles would hide it.
 
 The quality table lives in ``stylecast.training.quality``.
 """
@@ -102,4 +105,26 @@ def demo_picture(pack: StylePack, clip_frames: list[torch.Tensor], styles: list[
     for clip in clip_frames:
         clip = torch.nn.functional.interpolate(clip, size=(height, width), mode="area")
         rows.append([stylize(graph, clip, _vector(pack, {s: 1.0})) for s in styles])
+    return save_sheet(rows, out)
+
+
+def crops_720p(pack: StylePack, photo: Path, out: Path, network: str = "lite",
+               crop: tuple[int, int] = (400, 300), per_row: int = 4) -> Path:
+    """Each style of ``pack`` painted on ``photo`` at 1280x720 through the render path,
+    the centre ``crop`` (width, height) of each tiled ``per_row`` to a row, unscaled."""
+    import numpy as np
+    from PIL import Image
+
+    from stylecast.training.quality import render_like_the_cli
+
+    paint = render_like_the_cli(pack, network)
+    frame = load_cover(photo, 1280, 720)
+    image = Image.fromarray((frame[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+    width, height = crop
+    left, top = (1280 - width) // 2, (720 - height) // 2
+    tiles = []
+    for info in pack.styles:
+        painted = np.asarray(paint(info.name, image))[top:top + height, left:left + width]
+        tiles.append(torch.from_numpy(painted.copy()).permute(2, 0, 1)[None].float() / 255)
+    rows = [tiles[i:i + per_row] for i in range(0, len(tiles), per_row)]
     return save_sheet(rows, out)
