@@ -45,8 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="weight of the Gram distance (the quality measure's style loss, "
                    "divided by the painting's Gram energy)")
     p.add_argument("--palette-weight", type=float, default=0.1,
-                   help="weight of the relative error of the RGB pixels' Gram matrix, which "
+                   help="weight of the colour term (--palette), times the style weight: it "
                    "keeps the painting's colours (the measure itself is blind to them)")
+    p.add_argument("--palette", choices=("gram", "sliced"), default="gram",
+                   help="the colour term: 'gram', the RGB Gram matrix (mostly the mean "
+                   "colour), or 'sliced', the distribution of the pixels' colours along "
+                   "eight colour axes (how much of the frame is saturated, and how)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                    help="VGG arithmetic: bf16 on CPUs with AVX-512 BF16 or AMX (auto)")
     p.add_argument("--tv-weight", type=float, default=0.5)
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         max_minutes=args.max_minutes, crop=args.crop, per_style=args.per_style, lr=args.lr,
         norm_lr_scale=args.norm_lr_scale,
         content_weight=args.content_weight, style_weight=args.style_weight,
-        palette_weight=args.palette_weight, precision=args.precision,
+        palette_weight=args.palette_weight, palette=args.palette, precision=args.precision,
         structure_weight=args.structure_weight,
         photo_width=args.photo_width, style_width=args.style_width,
         tv_weight=args.tv_weight, grid_weight=args.grid_weight,

@@ -45,15 +45,52 @@ def content_loss(out_feats: dict, content_feats: dict, structure_weight: float =
 
 
 PALETTE = "rgb"
+PALETTE_QUANTILES = "rgb_quantiles"
+PALETTES = ("gram", "sliced")
+# Colour axes the sliced palette compares along: R, G, B, brightness and the two
+# opponent axes (red-green, yellow-blue), and the three pairwise differences.
+_COLOUR_AXES = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1], [1, -1, 0],
+                             [1, 1, -2], [1, 0, -1], [0, 1, -1]])
+_COLOUR_AXES = _COLOUR_AXES / _COLOUR_AXES.norm(dim=1, keepdim=True)
+QUANTILES = 256
+
+
+def _sorted_colours(image: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, axes, H*W): the pixels projected on each colour axis, sorted."""
+    n = image.shape[0]
+    projected = torch.einsum("pc,nchw->nphw", _COLOUR_AXES.to(image), image)
+    return projected.reshape(n, len(_COLOUR_AXES), -1).sort(dim=-1).values
+
+
+def colour_quantiles(image: torch.Tensor, count: int = QUANTILES) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, axes, count): the pixels' colours along each colour axis at
+    ``count`` evenly spaced ranks (a 1-D distribution per axis)."""
+    ordered = _sorted_colours(image)
+    return F.interpolate(ordered, size=count, mode="linear", align_corners=True)
+
+
+def sliced_palette_error(image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(N,) distance of the image's colour distribution from the painting's ``target``
+    (``colour_quantiles``): every pixel's rank along each colour axis against the painting's
+    colour at that rank, squared (a sliced Wasserstein-2), each axis divided by the
+    painting's spread along it. The RGB Gram matrix is mostly the mean colour (Udnie: a
+    grey-tinted frame and a grey painting with saturated patches have Grams 0.05 % apart);
+    the quantiles see how much of the frame is saturated and how strongly."""
+    ours = _sorted_colours(image.float())
+    theirs = F.interpolate(target.float(), size=ours.shape[-1], mode="linear",
+                           align_corners=True)
+    spread = target.float().var(dim=-1, keepdim=True).clamp_min(1e-4)
+    return ((ours - theirs).pow(2) / spread).mean(dim=(1, 2))
 
 
 def style_loss(out_feats: dict, target_grams: dict, palette_weight: float = 0.0,
-               image: torch.Tensor | None = None) -> torch.Tensor:
+               image: torch.Tensor | None = None, palette: str = "gram") -> torch.Tensor:
     """(N,) measure-aligned style error; target_grams[layer] is (N, C, C).
 
     The measure's Gram distance divided by the target's Gram energy, plus
-    ``palette_weight`` times the relative error of ``image``'s RGB Gram matrix against
-    ``target_grams[PALETTE]`` (image: (N, 3, H, W) float RGB in [0, 1]).
+    ``palette_weight`` times a colour error of ``image`` (N, 3, H, W) float RGB in [0, 1]:
+    "gram", the relative error of its RGB Gram matrix against ``target_grams[PALETTE]``, or
+    "sliced", ``sliced_palette_error`` against ``target_grams[PALETTE_QUANTILES]``.
     """
     first = out_feats[STYLE_LAYERS[0]]
     distance = torch.zeros(first.shape[0], device=first.device)
@@ -66,7 +103,13 @@ def style_loss(out_feats: dict, target_grams: dict, palette_weight: float = 0.0,
     if palette_weight:
         if image is None:
             raise ValueError("style_loss: palette_weight needs the image")
-        loss = loss + palette_weight * relative_mse(gram(image), target_grams[PALETTE])
+        if palette == "sliced":
+            colour = sliced_palette_error(image, target_grams[PALETTE_QUANTILES])
+        elif palette == "gram":
+            colour = relative_mse(gram(image), target_grams[PALETTE])
+        else:
+            raise ValueError(f"style_loss: palette {palette!r} is not one of {PALETTES}")
+        loss = loss + palette_weight * colour
     return loss
 
 
@@ -115,15 +158,18 @@ def temporal_loss(
 
 
 def style_targets(vgg: torch.nn.Module, style_images: list[torch.Tensor]) -> dict:
-    """Gram targets for each style image: dict layer -> (S, C, C), and ``PALETTE`` ->
-    (S, 3, 3), the Gram matrix of the painting's RGB pixels."""
-    grams: dict[str, list[torch.Tensor]] = {layer: [] for layer in (*STYLE_LAYERS, PALETTE)}
+    """Gram targets for each style image: dict layer -> (S, C, C), ``PALETTE`` -> (S, 3, 3),
+    the Gram matrix of the painting's RGB pixels, and ``PALETTE_QUANTILES`` -> (S, axes,
+    QUANTILES), their colour distribution (``colour_quantiles``)."""
+    keys = (*STYLE_LAYERS, PALETTE, PALETTE_QUANTILES)
+    grams: dict[str, list[torch.Tensor]] = {layer: [] for layer in keys}
     with torch.inference_mode():
         for image in style_images:
             feats = vgg(image, STYLE_LAYERS)
             for layer in STYLE_LAYERS:
                 grams[layer].append(gram(feats[layer])[0])
             grams[PALETTE].append(gram(image)[0])
+            grams[PALETTE_QUANTILES].append(colour_quantiles(image)[0])
     return {layer: torch.stack(g) for layer, g in grams.items()}
 
 

@@ -33,8 +33,8 @@ from stylecast.training.vgg import load_vgg19
 
 STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
 HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
-                   "structure_weight", "style_weight",
-                   "palette_weight", "tv_weight", "grid_weight", "temporal_weight", "photo_width",
+                   "structure_weight", "style_weight", "palette_weight", "palette",
+                   "tv_weight", "grid_weight", "temporal_weight", "photo_width",
                    "style_width", "precision")
 
 
@@ -62,6 +62,7 @@ class TrainConfig:
     structure_weight: float = 1.0
     style_weight: float = 10.0
     palette_weight: float = 0.1
+    palette: str = "gram"  # the colour term: losses.PALETTES
     tv_weight: float = 0.5
     grid_weight: float = 300.0
     temporal_weight: float = 20.0
@@ -260,7 +261,7 @@ class Trainer:
                 content_feats = self.vgg(content, content_layers)
         targets = {k: v[index.to(self.device)] for k, v in self.targets.items()}
         l_content = losses.content_loss(feats, content_feats, cfg.structure_weight).mean()
-        l_style = (losses.style_loss(feats, targets, cfg.palette_weight, out)
+        l_style = (losses.style_loss(feats, targets, cfg.palette_weight, out, cfg.palette)
                    * self.style_scale[index]).mean()
         l_tv = losses.total_variation(out).mean()
         l_grid = (losses.grid_pattern(out).mean() if cfg.grid_weight
