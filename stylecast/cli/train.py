@@ -25,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="network size: lite for live CPU use, full for GPUs")
     p.add_argument("--steps", type=int, default=3000, help="optimiser steps")
     p.add_argument("--max-minutes", type=float, default=0.0,
-                   help="stop (and export) after this much training time; 0 = no limit")
+                   help="stop (and export) after this many minutes of training in this "
+                   "invocation, e.g. a session's share; the manifest's minutes keep the "
+                   "run's total; 0 = no limit")
     p.add_argument("--crop", type=int, default=256, help="training crop size in pixels")
     p.add_argument("--photo-width", type=int, default=512,
                    help="photos are scaled to this width before cropping; the pack records "

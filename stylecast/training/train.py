@@ -332,7 +332,10 @@ class Trainer:
         from tqdm import tqdm
 
         cfg = self.config
-        deadline = cfg.max_minutes * 60 if cfg.max_minutes > 0 else float("inf")
+        # The time box is this invocation's: the elapsed time carried in by --resume or
+        # --init-from (earlier sessions, another run) does not count against it.
+        deadline = (self.elapsed + cfg.max_minutes * 60 if cfg.max_minutes > 0
+                    else float("inf"))
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, unit="step",
                    desc=f"train {self.recipe.pack}/{cfg.size}", dynamic_ncols=True)
         self.network.train()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomli_w
 from PIL import Image
 
 from stylecast.model.pack import load_pack
@@ -117,6 +119,25 @@ def test_init_from_starts_at_a_packs_weights_and_keeps_its_totals(tmp_path: Path
     with pytest.raises(TrainingError, match="give one of them"):
         Trainer(TrainConfig(run_dir=tmp_path / "r1", pack_dir=tmp_path / "p3", resume=True,
                             init_from=tmp_path / "p0", **common))
+
+
+def test_max_minutes_boxes_this_invocation_not_the_carried_total(tmp_path: Path) -> None:
+    data = _write_data(tmp_path / "data")
+    common = dict(recipe=data / "recipe.toml", data=data, crop=32, photo_width=64,
+                  style_width=64, checkpoint_every=1000)
+    Trainer(TrainConfig(steps=1, run_dir=tmp_path / "r0", pack_dir=tmp_path / "p0",
+                        **common)).run(progress=False)
+    # A pack that says it trained for two hours, continued with a 6-second time box.
+    manifest = tmp_path / "p0" / "manifest.toml"
+    raw = tomllib.loads(manifest.read_text())
+    raw["networks"]["lite"]["training"]["minutes"] = 120.0
+    manifest.write_text(tomli_w.dumps(raw))
+    warm = Trainer(TrainConfig(steps=1000, max_minutes=0.1, run_dir=tmp_path / "r1",
+                               pack_dir=tmp_path / "p1", init_from=tmp_path / "p0", **common))
+    assert warm.elapsed == 120 * 60
+    warm.run(progress=False)
+    assert 1 < warm.step < 1000
+    assert 120 * 60 + 5 < warm.elapsed < 120 * 60 + 30
 
 
 def test_the_grid_term_is_trained_reported_and_recorded(tmp_path: Path) -> None:
