@@ -22,7 +22,7 @@ from stylecast.model.controls import pad_to_multiple
 from stylecast.model.graph import FrameGraph
 from stylecast.model.pack import StylePack
 from stylecast.training.data import list_images, load_rgb
-from stylecast.training.sheet import save_sheet
+from stylecast.training.sheet import save_sheet, to_uint8_hwc
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,7 @@ def crops_720p(pack: StylePack, photo: Path, out: Path, network: str = "lite",
     from stylecast.training.quality import render_like_the_cli
 
     paint = render_like_the_cli(pack, network)
-    frame = load_cover(photo, 1280, 720)
-    image = Image.fromarray((frame[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+    image = Image.fromarray(to_uint8_hwc(load_cover(photo, 1280, 720)))
     width, height = crop
     left, top = (1280 - width) // 2, (720 - height) // 2
     tiles = []

@@ -10,6 +10,7 @@ from PIL import Image
 from stylecast.model.pack import load_pack
 from stylecast.training import evaluate as ev
 from stylecast.training.quality import render_like_the_cli
+from stylecast.training.sheet import to_uint8_hwc
 
 
 def test_crops_are_the_render_paths_own_pixels_at_100_percent(tiny_pack: Path,
@@ -28,8 +29,7 @@ def test_crops_are_the_render_paths_own_pixels_at_100_percent(tiny_pack: Path,
 
     # Each tile is the 1280x720 render's centre, not a resized one.
     paint = render_like_the_cli(pack, "lite")
-    frame = ev.load_cover(photo, 1280, 720)
-    image = Image.fromarray((frame[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+    image = Image.fromarray(to_uint8_hwc(ev.load_cover(photo, 1280, 720)))
     tiles = [sheet[:80, :120], sheet[:80, 124:], sheet[84:, :120]]
     for info, tile in zip(pack.styles, tiles, strict=True):
         full = np.asarray(paint(info.name, image))
