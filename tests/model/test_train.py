@@ -165,3 +165,54 @@ def test_a_crop_smaller_than_the_grid_tile_is_refused_before_loading(tmp_path: P
     with pytest.raises(TrainingError, match="--crop 24 .* --grid-weight 0"):
         Trainer(TrainConfig(recipe=tmp_path / "none.toml", data=tmp_path, crop=24,
                             run_dir=tmp_path / "run", pack_dir=tmp_path / "pack"))
+
+
+def test_ema_ships_the_moving_average_and_resumes_it(tmp_path: Path) -> None:
+    import torch
+
+    from stylecast.errors import TrainingError
+
+    data = _write_data(tmp_path / "data")
+    common = dict(recipe=data / "recipe.toml", data=data, run_dir=tmp_path / "run",
+                  pack_dir=tmp_path / "pack", crop=32, photo_width=64, style_width=64,
+                  checkpoint_every=1000, lr=3e-3, ema=0.5)
+    trainer = Trainer(TrainConfig(steps=3, **common))
+    expected = {k: v.clone() for k, v in trainer.network.state_dict().items()}
+    for _ in range(3):
+        trainer.train_step()
+        trainer.step += 1
+        for k, v in trainer.network.state_dict().items():
+            expected[k] = 0.5 * expected[k] + 0.5 * v
+    raw = {k: v.clone() for k, v in trainer.network.state_dict().items()}
+    averaged = trainer.shipped_network.state_dict()
+    assert any(not torch.allclose(averaged[k], raw[k]) for k in raw), "the average is the raw"
+    for k, v in expected.items():
+        assert torch.allclose(averaged[k], v, atol=1e-6), k
+
+    trainer.checkpoint()
+    shipped = load_pack(tmp_path / "pack").load_network("lite").state_dict()
+    for k, v in averaged.items():
+        assert torch.allclose(shipped[k], v), k
+    assert load_pack(tmp_path / "pack").networks["lite"].training["hyperparameters"]["ema"] == 0.5
+
+    resumed = Trainer(TrainConfig(steps=4, resume=True, **common))
+    for k, v in resumed.network.state_dict().items():
+        assert torch.equal(v, raw[k]), k
+    for k, v in resumed.shipped_network.state_dict().items():
+        assert torch.equal(v, averaged[k]), k
+
+    with pytest.raises(TrainingError, match="decay in \\[0, 1\\)"):
+        Trainer(TrainConfig(steps=1, **{**common, "ema": 1.0}))
+
+
+def test_without_ema_the_pack_ships_the_raw_weights(tmp_path: Path) -> None:
+    import torch
+
+    data = _write_data(tmp_path / "data")
+    trainer = Trainer(TrainConfig(recipe=data / "recipe.toml", data=data, run_dir=tmp_path / "r",
+                                  pack_dir=tmp_path / "p", steps=2, crop=32, photo_width=64,
+                                  style_width=64, checkpoint_every=1000))
+    trainer.run(progress=False)
+    shipped = load_pack(tmp_path / "p").load_network("lite").state_dict()
+    for k, v in trainer.network.state_dict().items():
+        assert torch.equal(shipped[k], v), k
