@@ -61,6 +61,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "fine mesh a PixelShuffle head paints otherwise); 0 = off")
     p.add_argument("--temporal-weight", type=float, default=60.0,
                    help="weight of the stylize-then-warp = warp-then-stylize term")
+    p.add_argument("--temporal-from", type=int, default=0, metavar="STEP",
+                   help="start the temporal term at this step (steps before it skip the "
+                   "second forward pass it needs)")
+    p.add_argument("--gram-balance", choices=("total", "per-layer"), default="total",
+                   help="how the style layers weigh: 'total', the measure's own weighting "
+                   "(relu4_1 is ~99 %% of it), or 'per-layer', every layer's Gram distance "
+                   "relative to the painting's at that layer, averaged")
     p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                    help="ship an exponential moving average of the weights instead of the "
                    "last step's, e.g. 0.995 (an average over about 200 steps): smoother "
@@ -98,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         structure_weight=args.structure_weight, ema=args.ema,
         photo_width=args.photo_width, style_width=args.style_width,
         tv_weight=args.tv_weight, grid_weight=args.grid_weight,
-        temporal_weight=args.temporal_weight, seed=args.seed,
+        temporal_weight=args.temporal_weight, temporal_from=args.temporal_from,
+        gram_balance=args.gram_balance, seed=args.seed,
         vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,
         resume=args.resume, init_from=args.init_from, only_styles=tuple(args.styles),
         run_dir=args.run_dir or Path("runs") / f"{recipe.pack}-{args.size}",

@@ -47,6 +47,11 @@ def content_loss(out_feats: dict, content_feats: dict, structure_weight: float =
 PALETTE = "rgb"
 PALETTE_QUANTILES = "rgb_quantiles"
 PALETTES = ("gram", "sliced")
+#: How the style layers' Gram distances are weighed against each other: "total", each
+#: distance over the painting's Gram energy summed over all layers (the measure's own
+#: weighting, in which relu4_1 is ~99 % of the loss), or "per-layer", the mean over layers
+#: of each layer's distance over its own energy (every layer asks for as much).
+GRAM_BALANCES = ("total", "per-layer")
 # Colour axes the sliced palette compares along: R, G, B, brightness and the two
 # opponent axes (red-green, yellow-blue), and the three pairwise differences.
 _COLOUR_AXES = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1], [1, -1, 0],
@@ -84,22 +89,27 @@ def sliced_palette_error(image: torch.Tensor, target: torch.Tensor) -> torch.Ten
 
 
 def style_loss(out_feats: dict, target_grams: dict, palette_weight: float = 0.0,
-               image: torch.Tensor | None = None, palette: str = "gram") -> torch.Tensor:
-    """(N,) measure-aligned style error; target_grams[layer] is (N, C, C).
+               image: torch.Tensor | None = None, palette: str = "gram",
+               balance: str = "total") -> torch.Tensor:
+    """(N,) style error; target_grams[layer] is (N, C, C).
 
-    The measure's Gram distance divided by the target's Gram energy, plus
+    The measure's Gram distance divided by the target's Gram energy (``balance`` "total"),
+    or the mean over layers of each layer's relative distance ("per-layer"), plus
     ``palette_weight`` times a colour error of ``image`` (N, 3, H, W) float RGB in [0, 1]:
     "gram", the relative error of its RGB Gram matrix against ``target_grams[PALETTE]``, or
     "sliced", ``sliced_palette_error`` against ``target_grams[PALETTE_QUANTILES]``.
     """
-    first = out_feats[STYLE_LAYERS[0]]
-    distance = torch.zeros(first.shape[0], device=first.device)
-    energy = torch.zeros_like(distance)
+    if balance not in GRAM_BALANCES:
+        raise ValueError(f"style_loss: balance {balance!r} is not one of {GRAM_BALANCES}")
+    distances, energies = [], []
     for layer in STYLE_LAYERS:
         grams, target = gram(out_feats[layer]), target_grams[layer]
-        distance = distance + (grams - target).pow(2).sum(dim=(1, 2))
-        energy = energy + target.pow(2).sum(dim=(1, 2))
-    loss = distance / energy.clamp_min(1e-12)
+        distances.append((grams - target).pow(2).sum(dim=(1, 2)))
+        energies.append(target.pow(2).sum(dim=(1, 2)).clamp_min(1e-12))
+    if balance == "total":
+        loss = torch.stack(distances).sum(0) / torch.stack(energies).sum(0)
+    else:
+        loss = (torch.stack(distances) / torch.stack(energies)).mean(0)
     if palette_weight:
         if image is None:
             raise ValueError("style_loss: palette_weight needs the image")

@@ -36,7 +36,8 @@ STYLE_FIELDS = ("name", "title", "artist", "year", "basis")
 HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
                    "structure_weight", "style_weight", "palette_weight", "palette",
                    "tv_weight", "grid_weight", "temporal_weight", "photo_width",
-                   "style_width", "precision", "ema")
+                   "style_width", "precision", "ema", "gram_balance",
+                   "temporal_from")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class TrainConfig:
     tv_weight: float = 0.5
     grid_weight: float = 300.0
     temporal_weight: float = 60.0
+    # The step the temporal term starts at (0: from the first): before it, a step skips the
+    # second forward pass the term needs, so the network learns the style sooner.
+    temporal_from: int = 0
+    gram_balance: str = "total"  # losses.GRAM_BALANCES
     # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
     # CPU with AVX-512 BF16 or AMX; "auto" picks it there, fp32 elsewhere.
     precision: str = "auto"
@@ -281,13 +286,17 @@ class Trainer:
                 content_feats = self.vgg(content, content_layers)
         targets = {k: v[index.to(self.device)] for k, v in self.targets.items()}
         l_content = losses.content_loss(feats, content_feats, cfg.structure_weight).mean()
-        l_style = (losses.style_loss(feats, targets, cfg.palette_weight, out, cfg.palette)
-                   * self.style_scale[index]).mean()
+        l_style = (losses.style_loss(feats, targets, cfg.palette_weight, out, cfg.palette,
+                                     cfg.gram_balance) * self.style_scale[index]).mean()
         l_tv = losses.total_variation(out).mean()
         l_grid = (losses.grid_pattern(out).mean() if cfg.grid_weight
                   else torch.zeros((), device=out.device))
-        warped_out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)
-        l_temporal = losses.temporal_loss(warped_out, self.network(moved, style), valid).mean()
+        if self.step >= cfg.temporal_from:
+            warped_out = F.grid_sample(out, grid, padding_mode="border", align_corners=False)
+            l_temporal = losses.temporal_loss(warped_out, self.network(moved, style),
+                                              valid).mean()
+        else:
+            l_temporal = torch.zeros((), device=out.device)
         total = (cfg.content_weight * l_content + cfg.style_weight * l_style
                  + cfg.tv_weight * l_tv + cfg.grid_weight * l_grid
                  + cfg.temporal_weight * l_temporal)

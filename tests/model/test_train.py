@@ -216,3 +216,16 @@ def test_without_ema_the_pack_ships_the_raw_weights(tmp_path: Path) -> None:
     shipped = load_pack(tmp_path / "p").load_network("lite").state_dict()
     for k, v in trainer.network.state_dict().items():
         assert torch.equal(shipped[k], v), k
+
+
+def test_the_temporal_term_starts_at_temporal_from(tmp_path: Path) -> None:
+    data = _write_data(tmp_path / "data")
+    trainer = Trainer(TrainConfig(recipe=data / "recipe.toml", data=data, run_dir=tmp_path / "r",
+                                  pack_dir=tmp_path / "p", steps=4, crop=32, photo_width=64,
+                                  style_width=64, temporal_from=2, gram_balance="per-layer"))
+    temporal = []
+    for _ in range(4):
+        temporal.append(trainer.train_step()["temporal"])
+        trainer.step += 1
+    assert temporal[:2] == [0.0, 0.0]
+    assert min(temporal[2:]) > 0.0
