@@ -57,10 +57,14 @@ class PhotoBank:
     """All training photos in memory at a fixed width (as 8-bit, to keep a few thousand
     photos in a few GB); draws random crops as float32 in [0, 1]."""
 
-    def __init__(self, paths: list[Path], width: int) -> None:
+    def __init__(self, paths: list[Path], width: int, progress: bool = True) -> None:
+        from tqdm import tqdm
+
         self.paths = paths
+        # A few thousand photos: seconds from the page cache, minutes from a cold disk.
         self.images = [(load_rgb(p, width=width)[0] * 255).round().to(torch.uint8)
-                       for p in paths]
+                       for p in tqdm(paths, desc="loading photos", unit="photo",
+                                     disable=not progress, leave=False)]
 
     def __len__(self) -> int:
         return len(self.images)
