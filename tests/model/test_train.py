@@ -211,7 +211,7 @@ def test_without_ema_the_pack_ships_the_raw_weights(tmp_path: Path) -> None:
     data = _write_data(tmp_path / "data")
     trainer = Trainer(TrainConfig(recipe=data / "recipe.toml", data=data, run_dir=tmp_path / "r",
                                   pack_dir=tmp_path / "p", steps=2, crop=32, photo_width=64,
-                                  style_width=64, checkpoint_every=1000))
+                                  style_width=64, checkpoint_every=1000, ema=0.0))
     trainer.run(progress=False)
     shipped = load_pack(tmp_path / "p").load_network("lite").state_dict()
     for k, v in trainer.network.state_dict().items():
