@@ -177,3 +177,27 @@ def test_no_output_at_all_is_an_error(count: int) -> None:
     with pytest.raises(SinkError):
         pipeline.start()
     assert pipeline.state is State.STOPPED
+
+
+def test_a_source_that_ends_while_threads_are_starting_still_finishes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A corrupt or one-frame input can end before start() has started every thread; the
+    # finish must then wait for them rather than join a thread that is not started yet
+    # (which raised in the finish thread and left wait() blocked).
+    import threading
+
+    real_start = threading.Thread.start
+
+    def late_watch(self: threading.Thread) -> None:
+        if self.name == "watch":
+            time.sleep(0.5)  # the stylize thread ends and hands over to finish meanwhile
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", late_watch)
+    source = open_source("test", size=(64, 48), fps=30, live=True)
+    sink = CollectSink()
+    pipeline = Pipeline(source, make_stylizer(), [sink], max_frames=1)
+    pipeline.start()
+    assert pipeline.wait(10)
+    assert pipeline.state is State.STOPPED and sink.closed == 1
+    assert len(sink.frames) <= 1

@@ -121,6 +121,9 @@ class Pipeline:
         self._workers: list[SinkWorker] = []
         self._threads: list[threading.Thread] = []
         self._done = threading.Event()
+        # Set once start() has started every thread: a source that ends at once (a one-frame
+        # or corrupt file) hands over to _finish while start() may still be starting them.
+        self._started = threading.Event()
         self._paused = threading.Event()
         self._latest: Frame | None = None
         self._latest_lock = threading.Lock()
@@ -182,9 +185,12 @@ class Pipeline:
         self._last_capture = time.monotonic()
         for worker in self._workers:
             worker.thread.start()
-        for thread in self._threads:
-            thread.start()
-        self._releaser.start()
+        try:
+            for thread in self._threads:
+                thread.start()
+            self._releaser.start()
+        finally:
+            self._started.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the pipeline has finished; True if it has."""
@@ -204,9 +210,10 @@ class Pipeline:
         self._finish()
 
     def _finish(self) -> None:
+        self._started.wait()
         self._releaser.stop()
         for thread in self._threads:
-            if thread is not threading.current_thread():
+            if thread is not threading.current_thread() and thread.ident is not None:
                 thread.join(timeout=5.0)
         for worker in self._workers:
             worker.queue.close()
