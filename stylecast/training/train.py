@@ -69,7 +69,7 @@ class TrainConfig:
     grid_weight: float = 300.0
     temporal_weight: float = 60.0
     # The step the temporal term starts at (0: from the first): before it, a step skips the
-    # second forward pass the term needs, so the network learns the style sooner.
+    # second forward pass the term needs, so early steps are quicker.
     temporal_from: int = 0
     gram_balance: str = "total"  # losses.GRAM_BALANCES
     # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
@@ -192,6 +192,9 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.network = StyleNetwork(NetworkSpec.preset(config.size, len(styles))).to(self.device)
         self.optimizer = torch.optim.Adam(param_groups(self.network, config), lr=config.lr)
+        if config.gram_balance not in losses.GRAM_BALANCES:
+            raise TrainingError(f"--gram-balance {config.gram_balance!r}: give one of "
+                                f"{', '.join(losses.GRAM_BALANCES)}")
         if not 0.0 <= config.ema < 1.0:
             raise TrainingError(f"--ema {config.ema}: give a decay in [0, 1), e.g. 0.995 "
                                 "(an average over about 200 steps), or 0 for none")
@@ -268,7 +271,8 @@ class Trainer:
                         "optimizer": self.optimizer.state_dict(),
                         "generator": self.generator.get_state(), "step": self.step,
                         "elapsed": self.elapsed, "started_from": self.started_from,
-                        **({"ema": self.ema.state_dict()} if self.ema else {})}, tmp)
+                        **({"ema": self.ema.state_dict()} if self.ema is not None else {})},
+                       tmp)
 
     def train_step(self) -> dict[str, float]:
         cfg, num = self.config, len(self.styles)

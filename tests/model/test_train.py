@@ -203,6 +203,8 @@ def test_ema_ships_the_moving_average_and_resumes_it(tmp_path: Path) -> None:
 
     with pytest.raises(TrainingError, match="decay in \\[0, 1\\)"):
         Trainer(TrainConfig(steps=1, **{**common, "ema": 1.0}))
+    with pytest.raises(TrainingError, match="--gram-balance 'max': give one of total"):
+        Trainer(TrainConfig(steps=1, **{**common, "gram_balance": "max"}))
 
 
 def test_without_ema_the_pack_ships_the_raw_weights(tmp_path: Path) -> None:
