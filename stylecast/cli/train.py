@@ -64,6 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--temporal-from", type=int, default=0, metavar="STEP",
                    help="start the temporal term at this step (steps before it skip the "
                    "second forward pass it needs)")
+    p.add_argument("--temporal-motion", choices=("affine", "shift"), default="affine",
+                   help="the temporal term's synthetic motion: 'affine', a small rotation, "
+                   "zoom and sub-pixel move, or 'shift', a move by 1-3 whole pixels, which "
+                   "lite's 4x4 pixel blocks answer with different strokes (flicker on pans)")
     p.add_argument("--gram-balance", choices=("total", "per-layer"), default="total",
                    help="how the style layers weigh: 'total', the measure's own weighting "
                    "(relu4_1 is ~99 %% of it), or 'per-layer', every layer's Gram distance "
@@ -106,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         photo_width=args.photo_width, style_width=args.style_width,
         tv_weight=args.tv_weight, grid_weight=args.grid_weight,
         temporal_weight=args.temporal_weight, temporal_from=args.temporal_from,
+        temporal_motion=args.temporal_motion,
         gram_balance=args.gram_balance, seed=args.seed,
         vgg=args.vgg, device=args.device, checkpoint_every=args.checkpoint_every,
         resume=args.resume, init_from=args.init_from, only_styles=tuple(args.styles),

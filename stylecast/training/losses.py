@@ -183,6 +183,10 @@ def style_targets(vgg: torch.nn.Module, style_images: list[torch.Tensor]) -> dic
     return {layer: torch.stack(g) for layer, g in grams.items()}
 
 
+#: The temporal term's synthetic motions: ``random_motion`` or ``random_shift``.
+MOTIONS = ("affine", "shift")
+
+
 def random_motion(
     images: torch.Tensor, generator: torch.Generator, max_shift: float = 0.04,
     max_angle: float = 0.035, max_zoom: float = 0.04, noise: float = 0.02,
@@ -205,3 +209,36 @@ def random_motion(
     jitter = torch.randn(images.shape, generator=generator).to(images) * noise
     valid = ((grid.abs() <= 1).all(dim=-1)).unsqueeze(1).to(images)
     return (warped + jitter).clamp(0, 1), grid, valid
+
+
+def random_shift(
+    images: torch.Tensor, generator: torch.Generator, max_shift: int = 3,
+    noise: float = 0.02, margin: int = 8,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A synthetic next frame: the crop moved by whole pixels, 1..``max_shift`` along each
+    axis in either direction, plus sensor noise; the same triple as :func:`random_motion`.
+
+    ``lite`` is a PixelUnshuffle stem and a PixelShuffle head around a 1/4-resolution body,
+    so it is shift-equivariant only in steps of 4 pixels: the shipped pack's output on a
+    photo moved by 4 px matched its output moved by 4 px within 0.5 levels (mean), moved by
+    1-3 px it differed by 11-14 (The Starry Night). That difference is the flicker a pan
+    shows, and the 4-pixel texture of the hatching. Whole-pixel moves warp exactly (the
+    grid samples pixel centres), so the target is the stylized frame itself, not a
+    bilinearly blurred copy. ``margin`` pixels at the frame's edges are left out of the
+    mask: the reflection padding answers a moved edge differently.
+    """
+    n, _, h, w = images.shape
+    size = torch.randint(1, max_shift + 1, (n, 2), generator=generator)
+    sign = torch.randint(0, 2, (n, 2), generator=generator) * 2 - 1
+    shift = (size * sign).to(images)  # (N, 2): pixels (x, y) the content moves by
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    theta[:, 0, 2] = -2 * shift[:, 0].cpu() / w
+    theta[:, 1, 2] = -2 * shift[:, 1].cpu() / h
+    grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
+    warped = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+    jitter = torch.randn(images.shape, generator=generator).to(images) * noise
+    inside = (grid.abs() <= 1).all(dim=-1).unsqueeze(1).to(images)
+    edges = torch.zeros(1, 1, h, w, dtype=images.dtype, device=images.device)
+    edges[..., margin:h - margin, margin:w - margin] = 1.0
+    return (warped + jitter).clamp(0, 1), grid, inside * edges

@@ -37,7 +37,7 @@ HYPERPARAMETERS = ("per_style", "crop", "lr", "norm_lr_scale", "content_weight",
                    "structure_weight", "style_weight", "palette_weight", "palette",
                    "tv_weight", "grid_weight", "temporal_weight", "photo_width",
                    "style_width", "precision", "ema", "gram_balance",
-                   "temporal_from")
+                   "temporal_from", "temporal_motion")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,10 @@ class TrainConfig:
     # The step the temporal term starts at (0: from the first): before it, a step skips the
     # second forward pass the term needs, so early steps are quicker.
     temporal_from: int = 0
+    # The temporal term's synthetic motion (losses.MOTIONS): "affine", a small random
+    # rotation, zoom and sub-pixel move; "shift", a move by 1-3 whole pixels, the steps
+    # lite's 4x4 blocks are not equivariant to (losses.random_shift).
+    temporal_motion: str = "affine"
     gram_balance: str = "total"  # losses.GRAM_BALANCES
     # "bf16" runs the VGG (not the network) under bf16 autocast: 2-2.5x faster steps on a
     # CPU with AVX-512 BF16 or AMX; "auto" picks it there, fp32 elsewhere.
@@ -177,6 +181,16 @@ class Trainer:
 
     def __init__(self, config: TrainConfig) -> None:
         self.config = config
+        # Options first: a bad one must not cost the minutes of loading photos and VGG.
+        if config.temporal_motion not in losses.MOTIONS:
+            raise TrainingError(f"--temporal-motion {config.temporal_motion!r}: give one of "
+                                f"{', '.join(losses.MOTIONS)}")
+        if config.gram_balance not in losses.GRAM_BALANCES:
+            raise TrainingError(f"--gram-balance {config.gram_balance!r}: give one of "
+                                f"{', '.join(losses.GRAM_BALANCES)}")
+        if not 0.0 <= config.ema < 1.0:
+            raise TrainingError(f"--ema {config.ema}: give a decay in [0, 1), e.g. 0.995 "
+                                "(an average over about 200 steps), or 0 for none")
         if config.grid_weight and config.crop < losses.GRID_TILE:
             tile = losses.GRID_TILE
             raise TrainingError(f"--crop {config.crop} is smaller than the {tile}-px tile the "
@@ -192,12 +206,6 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.network = StyleNetwork(NetworkSpec.preset(config.size, len(styles))).to(self.device)
         self.optimizer = torch.optim.Adam(param_groups(self.network, config), lr=config.lr)
-        if config.gram_balance not in losses.GRAM_BALANCES:
-            raise TrainingError(f"--gram-balance {config.gram_balance!r}: give one of "
-                                f"{', '.join(losses.GRAM_BALANCES)}")
-        if not 0.0 <= config.ema < 1.0:
-            raise TrainingError(f"--ema {config.ema}: give a decay in [0, 1), e.g. 0.995 "
-                                "(an average over about 200 steps), or 0 for none")
         # Built after the checkpoint or pack is loaded: it starts as a copy of those weights.
         self.ema: AveragedModel | None = None
         self.vgg = load_vgg19(config.vgg).to(self.device)
@@ -279,7 +287,8 @@ class Trainer:
         index = torch.arange(num).repeat(cfg.per_style)
         style = F.one_hot(index, num).float().to(self.device)
         content = self.photos.batch(len(index), cfg.crop, self.generator).to(self.device)
-        moved, grid, valid = losses.random_motion(content.cpu(), self.generator)
+        motion = losses.random_shift if cfg.temporal_motion == "shift" else losses.random_motion
+        moved, grid, valid = motion(content.cpu(), self.generator)
         moved, grid, valid = moved.to(self.device), grid.to(self.device), valid.to(self.device)
 
         out = self.network(content, style)

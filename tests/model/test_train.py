@@ -231,3 +231,20 @@ def test_the_temporal_term_starts_at_temporal_from(tmp_path: Path) -> None:
         trainer.step += 1
     assert temporal[:2] == [0.0, 0.0]
     assert min(temporal[2:]) > 0.0
+
+
+def test_the_shift_motion_drives_the_temporal_term_and_is_recorded(tmp_path: Path) -> None:
+    data = _write_data(tmp_path / "data")
+    common = dict(recipe=data / "recipe.toml", data=data, steps=1, crop=32, photo_width=64,
+                  style_width=64)
+    terms = {}
+    for motion in ("affine", "shift"):
+        trainer = Trainer(TrainConfig(run_dir=tmp_path / motion, pack_dir=tmp_path / f"{motion}p",
+                                      temporal_motion=motion, **common))
+        terms[motion] = trainer.train_step()["temporal"]
+        trainer.step += 1
+        trainer.checkpoint()
+        recorded = load_pack(tmp_path / f"{motion}p").networks["lite"].training
+        assert recorded["hyperparameters"]["temporal_motion"] == motion
+    # Same seed, same network and photos: only the motion differs, and so does the term.
+    assert terms["shift"] > 0.0 and terms["shift"] != terms["affine"]
