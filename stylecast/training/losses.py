@@ -13,6 +13,8 @@ which a network pays for with a pixel-scale diagonal hatching over every frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch.nn import functional as F
 
@@ -183,10 +185,6 @@ def style_targets(vgg: torch.nn.Module, style_images: list[torch.Tensor]) -> dic
     return {layer: torch.stack(g) for layer, g in grams.items()}
 
 
-#: The temporal term's synthetic motions: ``random_motion`` or ``random_shift``.
-MOTIONS = ("affine", "shift")
-
-
 def random_motion(
     images: torch.Tensor, generator: torch.Generator, max_shift: float = 0.04,
     max_angle: float = 0.035, max_zoom: float = 0.04, noise: float = 0.02,
@@ -204,6 +202,14 @@ def random_motion(
         torch.stack([cos, -sin, u[:, 2] * max_shift * 2], dim=1),
         torch.stack([sin, cos, u[:, 3] * max_shift * 2], dim=1),
     ], dim=1).to(images)
+    return _moved_frame(images, theta, generator, noise)
+
+
+def _moved_frame(
+    images: torch.Tensor, theta: torch.Tensor, generator: torch.Generator, noise: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``images`` moved by the affine maps ``theta`` (N, 2, 3), plus sensor noise: (frame,
+    sampling grid (N,H,W,2), mask (N,1,H,W) of the pixels that came from inside)."""
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     warped = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
     jitter = torch.randn(images.shape, generator=generator).to(images) * noise
@@ -219,7 +225,7 @@ def random_shift(
     axis in either direction, plus sensor noise; the same triple as :func:`random_motion`.
 
     ``lite`` is a PixelUnshuffle stem and a PixelShuffle head around a 1/4-resolution body,
-    so it is shift-equivariant only in steps of 4 pixels: the shipped pack's output on a
+    so it is shift-equivariant only in steps of 4 pixels: the step-5300 pack's output on a
     photo moved by 4 px matched its output moved by 4 px within 0.5 levels (mean), moved by
     1-3 px it differed by 11-14 (The Starry Night). That difference is the flicker a pan
     shows, and the 4-pixel texture of the hatching. Whole-pixel moves warp exactly (the
@@ -230,15 +236,18 @@ def random_shift(
     n, _, h, w = images.shape
     size = torch.randint(1, max_shift + 1, (n, 2), generator=generator)
     sign = torch.randint(0, 2, (n, 2), generator=generator) * 2 - 1
-    shift = (size * sign).to(images)  # (N, 2): pixels (x, y) the content moves by
+    shift = (size * sign).float()  # (N, 2): pixels (x, y) the content moves by
     theta = torch.zeros(n, 2, 3)
     theta[:, 0, 0] = theta[:, 1, 1] = 1.0
-    theta[:, 0, 2] = -2 * shift[:, 0].cpu() / w
-    theta[:, 1, 2] = -2 * shift[:, 1].cpu() / h
-    grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
-    warped = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
-    jitter = torch.randn(images.shape, generator=generator).to(images) * noise
-    inside = (grid.abs() <= 1).all(dim=-1).unsqueeze(1).to(images)
+    theta[:, 0, 2] = -2 * shift[:, 0] / w
+    theta[:, 1, 2] = -2 * shift[:, 1] / h
+    moved, grid, inside = _moved_frame(images, theta.to(images), generator, noise)
     edges = torch.zeros(1, 1, h, w, dtype=images.dtype, device=images.device)
     edges[..., margin:h - margin, margin:w - margin] = 1.0
-    return (warped + jitter).clamp(0, 1), grid, inside * edges
+    return moved, grid, inside * edges
+
+
+#: The temporal term's synthetic motions, by their ``--temporal-motion`` names.
+MOTIONS: dict[str, Callable[[torch.Tensor, torch.Generator],
+                            tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
+    "affine": random_motion, "shift": random_shift}

@@ -287,7 +287,7 @@ class Trainer:
         index = torch.arange(num).repeat(cfg.per_style)
         style = F.one_hot(index, num).float().to(self.device)
         content = self.photos.batch(len(index), cfg.crop, self.generator).to(self.device)
-        motion = losses.random_shift if cfg.temporal_motion == "shift" else losses.random_motion
+        motion = losses.MOTIONS[cfg.temporal_motion]
         moved, grid, valid = motion(content.cpu(), self.generator)
         moved, grid, valid = moved.to(self.device), grid.to(self.device), valid.to(self.device)
 
