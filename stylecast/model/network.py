@@ -7,7 +7,8 @@ One definition, two sizes:
   body is depthwise-separable residual blocks (dilated, for a wide receptive field at no
   cost), and a PixelShuffle head returns to full resolution, where one tiny 3x3 refinement
   layer sees the input again (it removes the 4x4 grid a bare PixelShuffle head leaves and
-  carries fine edges across).
+  carries fine edges across). Its other head (``head="resize"``) blends a few channels
+  bilinearly up to full resolution instead and convolves them with the input there.
 * ``full`` is Johnson et al. (2016) class: 9x9 stem, two strided convolutions, five
   residual blocks at 1/4 resolution, upsample-and-convolve decoder. For GPUs.
 
@@ -118,6 +119,8 @@ class LiteEncoder(nn.Module):
 
 
 class LiteDecoder(nn.Module):
+    """The PixelShuffle head: each 4x4 block of the output from one feature cell."""
+
     def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
         self.body = ConvNormAct(spec.channels, spec.channels, 3, spec.num_styles)
@@ -130,6 +133,31 @@ class LiteDecoder(nn.Module):
     ) -> torch.Tensor:
         coarse = self.shuffle(self.to_pixels(self.body(features, style)))
         return torch.sigmoid(coarse + self.refine(torch.cat((coarse, image), dim=1)))
+
+
+#: Feature channels the resize head carries to full resolution: 8 keeps its cost at 720p
+#: within a few per cent of the PixelShuffle head's (docs/training.md).
+RESIZE_HEAD_CHANNELS = 8
+
+
+class LiteResizeDecoder(nn.Module):
+    """The resize-convolution head: a few channels at 1/4, bilinear x4, then one 3x3
+    convolution over them and the input. Nothing is painted per 4x4 block, so there is no
+    4-px grid for the strokes to follow."""
+
+    def __init__(self, spec: NetworkSpec) -> None:
+        super().__init__()
+        self.body = ConvNormAct(spec.channels, spec.channels, 3, spec.num_styles)
+        self.to_pixels = nn.Conv2d(spec.channels, RESIZE_HEAD_CHANNELS, 1)
+        self.refine = nn.Conv2d(RESIZE_HEAD_CHANNELS + 3, 3, 3, padding=1,
+                                padding_mode="reflect")
+
+    def forward(
+        self, features: torch.Tensor, style: torch.Tensor, image: torch.Tensor
+    ) -> torch.Tensor:
+        small = self.to_pixels(self.body(features, style))
+        big = F.interpolate(small, scale_factor=4.0, mode="bilinear", align_corners=False)
+        return torch.sigmoid(self.refine(torch.cat((big, image), dim=1)))
 
 
 class FullEncoder(nn.Module):
@@ -187,7 +215,9 @@ class StyleNetwork(nn.Module):
             ResidualBlock(spec.channels, spec.num_styles, separable, dilations[i % len(dilations)])
             for i in range(spec.blocks)
         ])
-        self.decoder: nn.Module = LiteDecoder(spec) if separable else FullDecoder(spec)
+        self.decoder: nn.Module = (FullDecoder(spec) if not separable
+                                   else LiteResizeDecoder(spec) if spec.head == "resize"
+                                   else LiteDecoder(spec))
 
     @property
     def stats_channels(self) -> int:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from stylecast.errors import PackError
 from stylecast.fileio import atomic_path, write_atomically
-from stylecast.model.spec import SIZES, NetworkSpec
+from stylecast.model.spec import HEADS, SIZES, NetworkSpec
 
 if TYPE_CHECKING:  # torch only where weights are read or written
     import torch
@@ -218,9 +218,14 @@ def _parse_network(size: str, raw: Any, num_styles: int, where: str) -> NetworkE
     file = _require(raw, "file", str, where)
     if Path(file).name != file or not file.endswith(".safetensors"):
         raise PackError(f"{where}: network file {file!r} must be a plain *.safetensors name")
+    head = raw.get("head", HEADS[0])
+    if head not in HEADS or (size == "full" and head != HEADS[0]):
+        allowed = HEADS if size == "lite" else HEADS[:1]
+        raise PackError(f"{where}: [networks.{size}] head must be one of {allowed}, "
+                        f"got {head!r}")
     spec = NetworkSpec(size=size, num_styles=num_styles,
                        channels=_require(raw, "channels", int, where),
-                       blocks=_require(raw, "blocks", int, where))
+                       blocks=_require(raw, "blocks", int, where), head=head)
     training = raw.get("training", {})
     graphs = {kind: _parse_graph(size, kind, raw[kind], where)
               for kind in GRAPH_KINDS if kind in raw}
@@ -322,6 +327,8 @@ def write_network(
     entry: dict[str, Any] = {"file": file, "sha256": weights_sha256,
                              "channels": spec.channels, "blocks": spec.blocks,
                              "training": training}
+    if spec.head != HEADS[0]:
+        entry["head"] = spec.head  # absent means the default, as in packs written before
     if reference_width is not None:
         entry["reference_width"] = int(reference_width)
     if graphs:

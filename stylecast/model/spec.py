@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SIZES = ("lite", "full")
+#: How ``lite`` returns from 1/4 resolution to full: ``pixelshuffle`` paints each 4x4 block
+#: from one feature cell (cheapest, but the strokes follow a 4-px grid); ``resize`` blends
+#: a few feature channels bilinearly and convolves them with the input at full resolution
+#: (no 4-px grid, and a photo moved by 1-3 px is repainted about 3x less). ``full``'s
+#: decoder always upsamples and convolves, so it has only the default.
+HEADS = ("pixelshuffle", "resize")
 
 
 @dataclass(frozen=True)
@@ -20,12 +26,21 @@ class NetworkSpec:
         num_styles: rows in every conditional-norm table (length of the style vector).
         channels: width of the 1/4-resolution body.
         blocks: residual blocks in the bottleneck.
+        head: ``lite``'s upsampling head, one of ``HEADS``.
     """
 
     size: str
     num_styles: int
     channels: int
     blocks: int
+    head: str = "pixelshuffle"
+
+    def __post_init__(self) -> None:
+        if self.head not in HEADS:
+            raise ValueError(f"network head must be one of {HEADS}, got {self.head!r}")
+        if self.size == "full" and self.head != HEADS[0]:
+            raise ValueError("the full network's decoder always upsamples and convolves: "
+                             f"only lite takes head={self.head!r}")
 
     @property
     def multiple(self) -> int:
@@ -33,11 +48,11 @@ class NetworkSpec:
         return 4
 
     @classmethod
-    def preset(cls, size: str, num_styles: int) -> NetworkSpec:
+    def preset(cls, size: str, num_styles: int, head: str = "pixelshuffle") -> NetworkSpec:
         if size == "lite":
-            return cls(size="lite", num_styles=num_styles, channels=64, blocks=5)
+            return cls(size="lite", num_styles=num_styles, channels=64, blocks=5, head=head)
         if size == "full":
-            return cls(size="full", num_styles=num_styles, channels=128, blocks=5)
+            return cls(size="full", num_styles=num_styles, channels=128, blocks=5, head=head)
         raise ValueError(f"network size must be one of {SIZES}, got {size!r}")
 
 

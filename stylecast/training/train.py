@@ -28,6 +28,7 @@ from stylecast.errors import TrainingError
 from stylecast.fileio import atomic_path
 from stylecast.model.network import NetworkSpec, StyleNetwork
 from stylecast.model.pack import load_pack, write_network
+from stylecast.model.spec import HEADS
 from stylecast.training import losses
 from stylecast.training.data import PhotoBank, list_images, load_rgb
 from stylecast.training.vgg import load_vgg19
@@ -49,6 +50,8 @@ class TrainConfig:
     run_dir: Path
     pack_dir: Path
     size: str = "lite"
+    # lite's upsampling head (spec.HEADS); recorded in the pack's manifest with the network.
+    head: str = "pixelshuffle"
     steps: int = 3000
     max_minutes: float = 0.0
     per_style: int = 1
@@ -191,6 +194,10 @@ class Trainer:
         if not 0.0 <= config.ema < 1.0:
             raise TrainingError(f"--ema {config.ema}: give a decay in [0, 1), e.g. 0.995 "
                                 "(an average over about 200 steps), or 0 for none")
+        if config.head not in HEADS or (config.size == "full" and config.head != HEADS[0]):
+            allowed = HEADS if config.size == "lite" else HEADS[:1]
+            raise TrainingError(f"--head {config.head}: the {config.size} network takes "
+                                f"{' or '.join(allowed)}")
         if config.grid_weight and config.crop < losses.GRID_TILE:
             tile = losses.GRID_TILE
             raise TrainingError(f"--crop {config.crop} is smaller than the {tile}-px tile the "
@@ -204,7 +211,8 @@ class Trainer:
         self.device = pick_device(config.device)
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.network = StyleNetwork(NetworkSpec.preset(config.size, len(styles))).to(self.device)
+        self.network = StyleNetwork(
+            NetworkSpec.preset(config.size, len(styles), config.head)).to(self.device)
         self.optimizer = torch.optim.Adam(param_groups(self.network, config), lr=config.lr)
         # Built after the checkpoint or pack is loaded: it starts as a copy of those weights.
         self.ema: AveragedModel | None = None
@@ -246,7 +254,13 @@ class Trainer:
         if not self.checkpoint_path.is_file():
             raise TrainingError(f"--resume: no checkpoint at {self.checkpoint_path}")
         state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
-        self.network.load_state_dict(state["network"])
+        try:
+            self.network.load_state_dict(state["network"])
+        except RuntimeError as exc:
+            raise TrainingError(
+                f"--resume: {self.checkpoint_path} holds another network than this run "
+                f"builds ({self.network.spec}); give the run's own --size and --head, or a "
+                f"new --run-dir ({str(exc).splitlines()[0]})") from exc
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.step, self.elapsed = int(state["step"]), float(state["elapsed"])

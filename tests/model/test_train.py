@@ -248,3 +248,30 @@ def test_the_shift_motion_drives_the_temporal_term_and_is_recorded(tmp_path: Pat
         assert recorded["hyperparameters"]["temporal_motion"] == motion
     # Same seed, same network and photos: only the motion differs, and so does the term.
     assert terms["shift"] > 0.0 and terms["shift"] != terms["affine"]
+
+
+def test_the_resize_head_trains_and_is_recorded_and_resume_keeps_to_it(tmp_path: Path) -> None:
+    from stylecast.errors import TrainingError
+
+    data = _write_data(tmp_path / "data")
+    common = dict(recipe=data / "recipe.toml", data=data, crop=32, photo_width=64,
+                  style_width=64, checkpoint_every=1000, run_dir=tmp_path / "run",
+                  pack_dir=tmp_path / "pack")
+    trainer = Trainer(TrainConfig(steps=1, head="resize", **common))
+    assert trainer.train_step()["total"] > 0.0
+    trainer.step += 1
+    trainer.checkpoint()
+    entry = load_pack(tmp_path / "pack").entry("lite")
+    assert entry.spec.head == "resize"
+    load_pack(tmp_path / "pack").load_network("lite")
+    with pytest.raises(TrainingError, match="--resume: .* holds another network .*--head"):
+        Trainer(TrainConfig(steps=2, resume=True, **common))
+    assert Trainer(TrainConfig(steps=2, resume=True, head="resize", **common)).step == 1
+
+
+def test_a_resize_head_on_the_full_network_is_refused_before_loading(tmp_path: Path) -> None:
+    from stylecast.errors import TrainingError
+
+    with pytest.raises(TrainingError, match="--head resize: the full network takes pixelshuffle"):
+        Trainer(TrainConfig(recipe=tmp_path / "none.toml", data=tmp_path, size="full",
+                            head="resize", run_dir=tmp_path / "run", pack_dir=tmp_path / "pack"))

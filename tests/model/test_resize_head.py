@@ -1,0 +1,117 @@
+"""lite's resize-convolution head: its footprint, its pack record and its refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from stylecast.errors import PackError
+from stylecast.model.network import NetworkSpec, StyleNetwork
+from stylecast.model.pack import load_pack
+from tests.conftest import TINY, make_network, make_pack
+
+RESIZE = NetworkSpec(size="lite", num_styles=3, channels=16, blocks=2, head="resize")
+
+
+class _Passthrough(torch.nn.Module):
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def _footprint(spec: NetworkSpec) -> torch.Tensor:
+    """Pixels of the decoded image that move when one feature cell in the middle moves."""
+    net = make_network(spec, seed=1).eval()
+    # The decoder's body normalises over the whole map, so one cell would move every pixel
+    # a little: look at the head alone.
+    net.decoder.body = _Passthrough()
+    style = torch.eye(3)[:1]
+    image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    features = torch.randn(1, 16, 16, 16, generator=torch.Generator().manual_seed(3))
+    nudged = features.clone()
+    nudged[0, :, 8, 8] += 5.0
+    with torch.inference_mode():
+        change = (net.decode(nudged, style, image) - net.decode(features, style, image)).abs()
+    return change.amax(dim=1)[0] > 1e-6
+
+
+def test_one_feature_cell_paints_a_4px_block_with_pixelshuffle_and_a_soft_patch_with_resize(
+) -> None:
+    rows, cols = torch.nonzero(_footprint(TINY), as_tuple=True)
+    # The cell's own 4x4 block (pixels 32-35), plus the 3x3 refinement's one-pixel ring.
+    assert rows.min() >= 31 and rows.max() <= 36 and cols.min() >= 31 and cols.max() <= 36
+    rows, cols = torch.nonzero(_footprint(RESIZE), as_tuple=True)
+    # Bilinear x4 spreads a cell over its neighbours' blocks: an 8-px wide ramp each way.
+    assert rows.min() <= 29 and rows.max() >= 38 and cols.min() <= 29 and cols.max() >= 38
+
+
+def test_the_resize_head_keeps_shape_range_and_the_encoder_contract() -> None:
+    net = StyleNetwork(RESIZE).eval()
+    x = torch.rand(2, 3, 36, 52)
+    with torch.inference_mode():
+        y = net(x, torch.eye(3)[:2])
+    assert y.shape == x.shape and 0.0 <= float(y.min()) and float(y.max()) <= 1.0
+    assert net.decoder.to_pixels.out_channels < 48  # not a PixelShuffle table
+
+
+def test_unknown_heads_and_a_resize_full_network_are_refused() -> None:
+    with pytest.raises(ValueError, match="head must be one of"):
+        NetworkSpec(size="lite", num_styles=1, channels=8, blocks=1, head="transposed")
+    with pytest.raises(ValueError, match="only lite takes"):
+        NetworkSpec.preset("full", 2, head="resize")
+
+
+def test_the_pack_records_the_head_and_builds_it_back(tmp_path: Path) -> None:
+    root = make_pack(tmp_path / "resize", spec=RESIZE)
+    assert 'head = "resize"' in (root / "manifest.toml").read_text()
+    pack = load_pack(root)
+    assert pack.entry("lite").spec.head == "resize"
+    loaded, made = pack.load_network("lite"), make_network(RESIZE)
+    for key, value in made.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    # The default head is not written: manifests of packs made before heads stay as they were.
+    default = make_pack(tmp_path / "default")
+    assert "head" not in (default / "manifest.toml").read_text()
+    assert load_pack(default).entry("lite").spec.head == "pixelshuffle"
+
+
+@pytest.mark.parametrize("head, message", [
+    ("transposed", r"head must be one of \('pixelshuffle', 'resize'\)"),
+    ("pixelshuffle", r"decoder.to_pixels.weight is \(8, 16, 1, 1\).*expected \(48, 16"),
+])
+def test_a_manifest_with_a_wrong_head_says_so(tmp_path: Path, head: str, message: str) -> None:
+    root = make_pack(tmp_path / "p", spec=RESIZE)
+    manifest = root / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace('head = "resize"', f'head = "{head}"'))
+    with pytest.raises(PackError, match=message):
+        load_pack(root).load_network("lite")
+
+
+def test_the_onnx_runtimes_paint_the_resize_head_as_torch_does(tmp_path: Path) -> None:
+    import numpy as np
+
+    from stylecast.model.graph import FrameGraph
+    from stylecast.model.pack import write_network
+    from stylecast.runtime import open_runtime
+
+    base = {"pack": "resize", "description": "made by the tests",
+            "styles": [{"name": n, "title": n, "artist": "A", "year": 1900, "basis": "test"}
+                       for n in ("alpha", "beta", "gamma")]}
+    made = make_network(RESIZE)
+    write_network(tmp_path / "resize", base, made, {"steps": 0})  # with its graphs
+    network = load_pack(tmp_path / "resize").network("lite")
+    frame = np.random.default_rng(0).integers(0, 256, (36, 52, 3), dtype=np.uint8)
+    style = np.array([0.2, 0.8, 0.0], dtype=np.float32)
+    with torch.inference_mode():
+        expected = FrameGraph(made)(
+            torch.from_numpy(frame)[None], torch.from_numpy(style)[None], torch.ones(1),
+            torch.zeros(1))[0].numpy()
+    for name in ("openvino", "onnxruntime"):
+        runtime = open_runtime(name, network=network, precision="f32", cache_dir=tmp_path)
+        try:
+            got = runtime.infer(frame, style, 1.0, 0.0)
+        finally:
+            runtime.close()
+        assert np.abs(got.astype(int) - expected).max() <= 1, name
+    assert not (tmp_path / "onnx").exists(), "a graph was exported although the pack has it"
