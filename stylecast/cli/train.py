@@ -99,7 +99,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init-from", type=Path, default=None, metavar="PACK",
                    help="start from this pack's trained network (same recipe and size), "
                    "e.g. the shipped styles/classic when the run's checkpoint is gone; "
-                   "steps and minutes carry on from its manifest")
+                   "steps and minutes carry on from its manifest; with --head resize a "
+                   "pixelshuffle pack's network is carried over into the resize head")
     p.add_argument("--styles", nargs="+", default=(), help="train only these style names")
     p.set_defaults(handler=run)
 

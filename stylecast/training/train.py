@@ -16,7 +16,7 @@ from __future__ import annotations
 import platform
 import time
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -277,10 +277,17 @@ class Trainer:
             raise TrainingError(f"--init-from {root}: its styles "
                                 f"{[s.name for s in pack.styles]} are not this run's {names}")
         entry = pack.entry(self.config.size)
-        if entry.spec != self.network.spec:
+        spec = self.network.spec
+        new_head = (entry.spec.head, spec.head) == ("pixelshuffle", "resize")
+        if entry.spec != spec and not (new_head and replace(entry.spec, head="resize") == spec):
             raise TrainingError(f"--init-from {root}: its {self.config.size} network is "
-                                f"{entry.spec}, this run builds {self.network.spec}")
-        self.network.load_state_dict(pack.load_network(self.config.size).state_dict())
+                                f"{entry.spec}, this run builds {spec}")
+        state = pack.load_network(self.config.size).state_dict()
+        if new_head:
+            from stylecast.training.head_transplant import resize_head_state
+
+            state = resize_head_state(state, self.network)
+        self.network.load_state_dict(state)
         self.network.to(self.device)
         self.step = int(entry.training.get("steps", 0))
         self.elapsed = float(entry.training.get("minutes", 0.0)) * 60

@@ -275,3 +275,21 @@ def test_a_resize_head_on_the_full_network_is_refused_before_loading(tmp_path: P
     with pytest.raises(TrainingError, match="--head resize: the full network takes pixelshuffle"):
         Trainer(TrainConfig(recipe=tmp_path / "none.toml", data=tmp_path, size="full",
                             head="resize", run_dir=tmp_path / "run", pack_dir=tmp_path / "pack"))
+
+
+def test_init_from_carries_a_pixelshuffle_pack_into_the_resize_head(tmp_path: Path) -> None:
+    import torch
+
+    data = _write_data(tmp_path / "data")
+    common = dict(recipe=data / "recipe.toml", data=data, crop=32, photo_width=64,
+                  style_width=64, checkpoint_every=1000)
+    Trainer(TrainConfig(steps=2, run_dir=tmp_path / "r0", pack_dir=tmp_path / "p0",
+                        **common)).run(progress=False)
+    shipped = load_pack(tmp_path / "p0").load_network("lite").state_dict()
+    warm = Trainer(TrainConfig(steps=3, head="resize", run_dir=tmp_path / "r1",
+                               pack_dir=tmp_path / "p1", init_from=tmp_path / "p0", **common))
+    assert warm.step == 2 and warm.network.spec.head == "resize"
+    assert torch.equal(warm.network.state_dict()["blocks.0.conv1.pointwise.weight"],
+                       shipped["blocks.0.conv1.pointwise.weight"])
+    warm.run(progress=False)
+    assert load_pack(tmp_path / "p1").entry("lite").spec.head == "resize"
