@@ -135,8 +135,8 @@ class LiteDecoder(nn.Module):
         return torch.sigmoid(coarse + self.refine(torch.cat((coarse, image), dim=1)))
 
 
-#: Feature channels the resize head carries to full resolution: 8 keeps its cost at 720p
-#: within a few per cent of the PixelShuffle head's (docs/training.md).
+#: Feature channels the resize head carries to full resolution. With 8 the network costs
+#: 10-13 % more than with the PixelShuffle head (OpenVINO, one thread; docs/training.md).
 RESIZE_HEAD_CHANNELS = 8
 
 
