@@ -177,3 +177,17 @@ def test_live_run_on_a_cpu_shrinks_the_network_input_unless_asked_not_to(
     gpu.go_live((1280, 720))
     assert asked.live_pixels is None and gpu.live_pixels is None
     assert gpu.network_size((1280, 720)) == (640, 360)  # the stroke scale's size
+
+
+def test_train_refuses_a_resize_head_on_full_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch")
+    recipe = Path(__file__).parents[1] / "styles" / "classic" / "recipe.toml"
+    code = main(["train", str(recipe), "--size", "full", "--head", "resize",
+                 "--data", str(tmp_path), "--run-dir", str(tmp_path / "run"),
+                 "--pack-dir", str(tmp_path / "pack")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "--head resize: the full network takes pixelshuffle" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "pack").exists()
