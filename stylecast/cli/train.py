@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="lite's upsampling head: 'pixelshuffle' paints each 4x4 block from "
                    "one feature cell (the shipped pack); 'resize' blends features "
                    "bilinearly up to full size and convolves them there: no 4-px grid, "
-                   "steadier under the temporal cache, 10-13 %% more network time, and so "
+                   "steadier under the temporal cache, 10-18 %% more network time, and so "
                    "far more steps to the same style loss (docs/training.md)")
     p.add_argument("--steps", type=int, default=3000, help="optimiser steps")
     p.add_argument("--max-minutes", type=float, default=0.0,

@@ -136,7 +136,8 @@ class LiteDecoder(nn.Module):
 
 
 #: Feature channels the resize head carries to full resolution. With 8 the network costs
-#: 10-13 % more than with the PixelShuffle head (OpenVINO, one thread; docs/training.md).
+#: 10-18 % more than with the PixelShuffle head, and 4 channels still 9 % more (OpenVINO,
+#: one thread; docs/training.md): most of the cost is the full-resolution resize itself.
 RESIZE_HEAD_CHANNELS = 8
 
 
