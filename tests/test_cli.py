@@ -188,6 +188,6 @@ def test_train_refuses_a_resize_head_on_full_in_one_line(
                  "--pack-dir", str(tmp_path / "pack")])
     err = capsys.readouterr().err
     assert code == 1
-    assert "--head resize: the full network takes pixelshuffle" in err
+    assert "--head resize: the full network's decoder always upsamples" in err
     assert "Traceback" not in err
     assert not (tmp_path / "run").exists() and not (tmp_path / "pack").exists()

@@ -218,14 +218,14 @@ def _parse_network(size: str, raw: Any, num_styles: int, where: str) -> NetworkE
     file = _require(raw, "file", str, where)
     if Path(file).name != file or not file.endswith(".safetensors"):
         raise PackError(f"{where}: network file {file!r} must be a plain *.safetensors name")
-    head = raw.get("head", HEADS[0])
-    if head not in HEADS or (size == "full" and head != HEADS[0]):
-        allowed = HEADS if size == "lite" else HEADS[:1]
-        raise PackError(f"{where}: [networks.{size}] head must be one of {allowed}, "
-                        f"got {head!r}")
-    spec = NetworkSpec(size=size, num_styles=num_styles,
-                       channels=_require(raw, "channels", int, where),
-                       blocks=_require(raw, "blocks", int, where), head=head)
+    try:
+        spec = NetworkSpec(size=size, num_styles=num_styles,
+                           channels=_require(raw, "channels", int, where),
+                           blocks=_require(raw, "blocks", int, where),
+                           # absent in packs made before there were two heads
+                           head=raw.get("head", HEADS[0]))
+    except ValueError as exc:
+        raise PackError(f"{where}: [networks.{size}] {exc}") from exc
     training = raw.get("training", {})
     graphs = {kind: _parse_graph(size, kind, raw[kind], where)
               for kind in GRAPH_KINDS if kind in raw}

@@ -12,7 +12,7 @@ SIZES = ("lite", "full")
 #: How ``lite`` returns from 1/4 resolution to full: ``pixelshuffle`` paints each 4x4 block
 #: from one feature cell (cheapest, but the strokes follow a 4-px grid); ``resize`` blends
 #: a few feature channels bilinearly and convolves them with the input at full resolution
-#: (no 4-px grid, and a photo moved by 1-3 px is repainted about 3x less). ``full``'s
+#: (no 4-px grid, and a photo moved by 1-3 px is repainted 2-3x less). ``full``'s
 #: decoder always upsamples and convolves, so it has only the default.
 HEADS = ("pixelshuffle", "resize")
 

@@ -28,7 +28,6 @@ from stylecast.errors import TrainingError
 from stylecast.fileio import atomic_path
 from stylecast.model.network import NetworkSpec, StyleNetwork
 from stylecast.model.pack import load_pack, write_network
-from stylecast.model.spec import HEADS
 from stylecast.training import losses
 from stylecast.training.data import PhotoBank, list_images, load_rgb
 from stylecast.training.vgg import load_vgg19
@@ -194,10 +193,10 @@ class Trainer:
         if not 0.0 <= config.ema < 1.0:
             raise TrainingError(f"--ema {config.ema}: give a decay in [0, 1), e.g. 0.995 "
                                 "(an average over about 200 steps), or 0 for none")
-        if config.head not in HEADS or (config.size == "full" and config.head != HEADS[0]):
-            allowed = HEADS if config.size == "lite" else HEADS[:1]
-            raise TrainingError(f"--head {config.head}: the {config.size} network takes "
-                                f"{' or '.join(allowed)}")
+        try:
+            NetworkSpec.preset(config.size, 1, config.head)
+        except ValueError as exc:
+            raise TrainingError(f"--head {config.head}: {exc}") from exc
         if config.grid_weight and config.crop < losses.GRID_TILE:
             tile = losses.GRID_TILE
             raise TrainingError(f"--crop {config.crop} is smaller than the {tile}-px tile the "

@@ -272,7 +272,8 @@ def test_the_resize_head_trains_and_is_recorded_and_resume_keeps_to_it(tmp_path:
 def test_a_resize_head_on_the_full_network_is_refused_before_loading(tmp_path: Path) -> None:
     from stylecast.errors import TrainingError
 
-    with pytest.raises(TrainingError, match="--head resize: the full network takes pixelshuffle"):
+    with pytest.raises(TrainingError,
+                       match="--head resize: the full network's decoder .* only lite takes"):
         Trainer(TrainConfig(recipe=tmp_path / "none.toml", data=tmp_path, size="full",
                             head="resize", run_dir=tmp_path / "run", pack_dir=tmp_path / "pack"))
 
