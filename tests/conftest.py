@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -56,3 +57,27 @@ def styles_env(tiny_pack: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     nowhere = str(tiny_pack.parent / "none")
     monkeypatch.setattr("platformdirs.user_data_dir", lambda *a, **k: nowhere)
     return tiny_pack
+
+
+def assert_onnx_runtimes_paint_as(module: StyleNetwork, network: Any, cache_dir: Path) -> None:
+    """``network`` (a pack's lite entry) paints a frame on OpenVINO and onnxruntime within
+    one level of ``module`` in torch, from the pack's own graph: nothing is exported."""
+    import numpy as np
+
+    from stylecast.model.graph import FrameGraph
+    from stylecast.runtime import open_runtime
+
+    frame = np.random.default_rng(0).integers(0, 256, (36, 52, 3), dtype=np.uint8)
+    style = np.array([0.2, 0.8, 0.0], dtype=np.float32)
+    with torch.inference_mode():
+        expected = FrameGraph(module)(
+            torch.from_numpy(frame)[None], torch.from_numpy(style)[None], torch.ones(1),
+            torch.zeros(1))[0].numpy()
+    for name in ("openvino", "onnxruntime"):
+        runtime = open_runtime(name, network=network, precision="f32", cache_dir=cache_dir)
+        try:
+            got = runtime.infer(frame, style, 1.0, 0.0)
+        finally:
+            runtime.close()
+        assert np.abs(got.astype(int) - expected).max() <= 1, name
+    assert not (cache_dir / "onnx").exists(), "a graph was exported although the pack has it"

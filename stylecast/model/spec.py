@@ -33,7 +33,7 @@ class NetworkSpec:
     num_styles: int
     channels: int
     blocks: int
-    head: str = "pixelshuffle"
+    head: str = HEADS[0]
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
@@ -48,7 +48,7 @@ class NetworkSpec:
         return 4
 
     @classmethod
-    def preset(cls, size: str, num_styles: int, head: str = "pixelshuffle") -> NetworkSpec:
+    def preset(cls, size: str, num_styles: int, head: str = HEADS[0]) -> NetworkSpec:
         if size == "lite":
             return cls(size="lite", num_styles=num_styles, channels=64, blocks=5, head=head)
         if size == "full":

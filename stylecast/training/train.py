@@ -277,12 +277,15 @@ class Trainer:
                                 f"{[s.name for s in pack.styles]} are not this run's {names}")
         entry = pack.entry(self.config.size)
         spec = self.network.spec
-        new_head = (entry.spec.head, spec.head) == ("pixelshuffle", "resize")
-        if entry.spec != spec and not (new_head and replace(entry.spec, head="resize") == spec):
+        # The one change of network a warm start can make: a PixelShuffle pack into the
+        # resize head (head_transplant).
+        into_resize = (entry.spec.head == "pixelshuffle"
+                       and replace(entry.spec, head="resize") == spec)
+        if entry.spec != spec and not into_resize:
             raise TrainingError(f"--init-from {root}: its {self.config.size} network is "
                                 f"{entry.spec}, this run builds {spec}")
         state = pack.load_network(self.config.size).state_dict()
-        if new_head:
+        if into_resize:
             from stylecast.training.head_transplant import resize_head_state
 
             state = resize_head_state(state, self.network)
